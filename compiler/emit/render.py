@@ -1,0 +1,93 @@
+"""The one Jinja environment every emitter renders through, and its filters.
+
+Layer: emit. Templates are package data of ``gatewright.templates``.
+
+Every string that comes from the spec reaches generated code through ``pyrepr``
+(a Python literal) or ``docstring`` (an inert docstring body), never by pasting it
+between quotes in a template: descriptions and paths may contain quotes, ``\"\"\"``,
+backslashes or newlines.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+
+__all__ = ["comment", "docstring", "environment", "pyident", "pyrepr", "render"]
+
+
+def pyrepr(value: object) -> str:
+    """A Python literal for a JSON-like value; deterministic (dict order kept)."""
+    if value is None or isinstance(value, bool | int | str):
+        return repr(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return f"float({str(value)!r})"
+        return repr(value)
+    if isinstance(value, tuple):
+        inner = ", ".join(pyrepr(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(pyrepr(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{pyrepr(k)}: {pyrepr(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"pyrepr cannot render {type(value).__name__}")
+
+
+def docstring(text: str | None, *, limit: int = 2000) -> str:
+    """Text safe to place between triple double quotes.
+
+    Backslashes are escaped, a quote run never closes the literal, and control
+    characters are dropped, so a description can never become code.
+    """
+    if not text:
+        return ""
+    text = text.strip()
+    if len(text) > limit:
+        text = text[:limit].rstrip() + " ..."
+    text = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32)
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if text.endswith('"'):
+        text += " "
+    return text
+
+
+def comment(text: str | None) -> str:
+    """Single-line text safe inside a ``#`` comment."""
+    if not text:
+        return ""
+    return " ".join(text.split())
+
+
+def pyident(name: str) -> str:
+    """Guard against a non-identifier reaching a template (names come from ir.naming)."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise ValueError(f"{name!r} is not a valid Python identifier")
+    return name
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("gatewright.templates", "."),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # the output is Python, not HTML
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["pyrepr"] = pyrepr
+    env.filters["docstring"] = docstring
+    env.filters["comment"] = comment
+    env.filters["pyident"] = pyident
+    return env
+
+
+def render(template_name: str, **context: Any) -> str:
+    """Render one template (one generated module) with a view model."""
+    return environment().get_template(template_name).render(**context)

@@ -1,0 +1,450 @@
+"""The intermediate representation: typed, frozen, target-neutral.
+
+Layer: produced by ``ir.build`` from a validated spec, consumed by the emitters.
+Must not import ``emit``, ``source`` or any third-party package.
+
+Every node carries ``origin`` (file and JSON pointer) so that any later stage can
+report a located diagnostic. Types are IR nodes, never Python type strings; each
+emitter has its own view layer that turns them into annotations. Identifiers
+(``py_name``) are resolved once, in ``ir.naming``: they are valid, collision-free
+Python names, and templates never invent names.
+
+Features that later vocabulary versions add (auth, throttles, caches, CORS,
+transforms) are optional fields with empty defaults, so adding them never breaks
+an existing emitter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+from ..diagnostics import Origin
+
+__all__ = [
+    "Api",
+    "Backend",
+    "Discriminator",
+    "EnvVarPart",
+    "Example",
+    "FunctionIntegration",
+    "GatewayResponseOverride",
+    "Header",
+    "HttpProxyIntegration",
+    "Integration",
+    "JSONValue",
+    "Limits",
+    "MediaType",
+    "MockIntegration",
+    "Model",
+    "Operation",
+    "Parameter",
+    "ParameterLocation",
+    "Property",
+    "RequestBody",
+    "RequestPart",
+    "Response",
+    "RouteSegment",
+    "Schema",
+    "SecurityRequirement",
+    "SecurityScheme",
+    "Stage",
+    "StageVarPart",
+    "Template",
+    "TemplatePart",
+    "TextPart",
+    "ValidationPolicy",
+]
+
+JSONValue: TypeAlias = "None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]"
+
+ParameterLocation: TypeAlias = Literal["path", "query", "header", "cookie"]
+JsonType: TypeAlias = Literal["null", "boolean", "integer", "number", "string", "array", "object"]
+
+
+# --------------------------------------------------------------------------- templates
+# Strings such as backend URLs are parsed at compile time into parts, so that no
+# template engine runs on the request path and no value can inject structure.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StageVarPart:
+    """``${stage.name}`` (also accepted: AWS ``${stageVariables.name}``)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EnvVarPart:
+    """``${env.NAME}`` or ``${env.NAME:-default}``: read when the gateway starts."""
+
+    name: str
+    default: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestPart:
+    """``{path.x}``, ``{query.x}``, ``{header.x}``: a value from the incoming request."""
+
+    source: Literal["path", "query", "header"]
+    name: str
+
+
+TemplatePart: TypeAlias = TextPart | StageVarPart | EnvVarPart | RequestPart
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Template:
+    parts: tuple[TemplatePart, ...]
+    source: str  # the text as written, for messages and docs
+    origin: Origin
+
+    @property
+    def is_static(self) -> bool:
+        return all(isinstance(p, TextPart) for p in self.parts)
+
+    @property
+    def needs_request(self) -> bool:
+        return any(isinstance(p, RequestPart) for p in self.parts)
+
+
+# --------------------------------------------------------------------------- schemas
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Discriminator:
+    property_name: str
+    # value -> model id; explicit mapping entries first, then implicit ones (model key)
+    mapping: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Property:
+    name: str  # the JSON name
+    py_name: str  # a valid, unique identifier within its model
+    schema: Schema
+    required: bool
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Schema:
+    """A JSON Schema, normalised across OpenAPI 3.0 and 3.1.
+
+    - 3.0 ``nullable: true`` and 3.1 ``type: [x, "null"]`` both become ``"null"`` in ``types``.
+    - ``types`` is ``None`` when any JSON type is allowed.
+    - ``ref`` names a :class:`Model` (by ``Model.id``) that this schema must also satisfy;
+      it is how recursion is expressed. Siblings of ``$ref`` (3.1) are kept alongside it.
+    - ``exclusive_minimum``/``exclusive_maximum`` are numbers (3.0 booleans are folded in).
+    - ``never`` is the JSON Schema ``false`` schema.
+    """
+
+    origin: Origin
+    ref: str | None = None
+    types: tuple[JsonType, ...] | None = None
+    never: bool = False
+    enum: tuple[JSONValue, ...] | None = None
+    has_const: bool = False
+    const: JSONValue = None
+    format: str | None = None
+    # strings
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    # numbers
+    minimum: float | int | None = None
+    maximum: float | int | None = None
+    exclusive_minimum: float | int | None = None
+    exclusive_maximum: float | int | None = None
+    multiple_of: float | int | None = None
+    # arrays
+    items: Schema | None = None
+    prefix_items: tuple[Schema, ...] = ()
+    min_items: int | None = None
+    max_items: int | None = None
+    unique_items: bool = False
+    # objects
+    properties: tuple[Property, ...] = ()
+    # True (any), False (none) or a schema; None means "not said" (= True)
+    additional_properties: Schema | bool | None = None
+    pattern_properties: tuple[tuple[str, Schema], ...] = ()
+    min_properties: int | None = None
+    max_properties: int | None = None
+    # composition
+    all_of: tuple[Schema, ...] = ()
+    one_of: tuple[Schema, ...] = ()
+    any_of: tuple[Schema, ...] = ()
+    not_: Schema | None = None
+    discriminator: Discriminator | None = None
+    # annotations
+    title: str | None = None
+    description: str | None = None
+    default: JSONValue = None
+    has_default: bool = False
+    examples: tuple[JSONValue, ...] = ()
+    read_only: bool = False
+    write_only: bool = False
+    deprecated: bool = False
+
+    @property
+    def required_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.properties if p.required)
+
+    @property
+    def nullable(self) -> bool:
+        return self.types is not None and "null" in self.types
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Model:
+    """A named schema: a component schema, or an inline schema named by its path."""
+
+    id: str  # stable identity, e.g. "#/components/schemas/Pet" or "pets.yaml#/Pet"
+    key: str  # the name the spec gives it (component key) or a path-derived name
+    py_name: str  # class name: valid, unique, derived from ``key`` (never ``title``)
+    schema: Schema
+    origin: Origin
+
+
+# --------------------------------------------------------------------------- operations
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Example:
+    name: str | None
+    value: JSONValue
+    summary: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaType:
+    media_type: str  # as written, e.g. "application/json" or "application/*"
+    schema: Schema | None
+    examples: tuple[Example, ...] = ()
+    # property name -> (content type, style, explode) for form and multipart bodies
+    encoding: tuple[tuple[str, str | None, str | None, bool | None], ...] = ()
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Parameter:
+    name: str
+    location: ParameterLocation
+    py_name: str  # unique within the operation, never shadows a generated helper
+    required: bool
+    schema: Schema | None
+    style: str  # resolved default: form (query, cookie), simple (path, header)
+    explode: bool
+    allow_reserved: bool = False
+    allow_empty_value: bool = False
+    content_type: str | None = None  # set when the parameter uses ``content``
+    deprecated: bool = False
+    description: str | None = None
+    examples: tuple[Example, ...] = ()
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestBody:
+    required: bool
+    contents: tuple[MediaType, ...]
+    description: str | None = None
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Header:
+    name: str
+    required: bool
+    schema: Schema | None
+    description: str | None = None
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Response:
+    status: str  # "200", "4XX" or "default"
+    description: str
+    contents: tuple[MediaType, ...] = ()
+    headers: tuple[Header, ...] = ()
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteSegment:
+    kind: Literal["static", "param", "greedy"]
+    value: str  # the literal text, or the parameter name
+
+
+# --------------------------------------------------------------------------- integrations
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpProxyIntegration:
+    """Forward the request to ``url`` (backend URL + path, templated)."""
+
+    kind: Literal["http_proxy"] = "http_proxy"
+    backend: str | None  # name in ``Api.backends``; None when ``url`` is absolute
+    url: Template  # full upstream URL template: backend URL joined with the path
+    method: str | None = None  # override the upstream method
+    timeout_ms: int
+    retries: int  # extra attempts for idempotent methods on connection failure
+    pass_query: bool = True
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MockIntegration:
+    kind: Literal["mock"] = "mock"
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    media_type: str | None = "application/json"
+    body: JSONValue = None
+    has_body: bool = False
+    # per media type examples, when answering from the operation's examples
+    reason: Literal["declared", "examples", "fallback"] = "declared"
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FunctionIntegration:
+    """Call ``module:attr`` with an AWS Lambda proxy event; sync handlers run in a thread."""
+
+    kind: Literal["function"] = "function"
+    module: str
+    attr: str
+    payload_version: Literal["1.0", "2.0"] = "1.0"
+    timeout_ms: int
+    origin: Origin
+
+    @property
+    def handler(self) -> str:
+        return f"{self.module}:{self.attr}"
+
+
+Integration: TypeAlias = HttpProxyIntegration | MockIntegration | FunctionIntegration
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValidationPolicy:
+    parameters: bool = True
+    body: bool = True
+    unknown_query: Literal["allow", "reject"] = "allow"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_header_bytes: int = 10 * 1024
+    max_url_length: int = 8 * 1024
+    integration_timeout_ms: int = 29_000
+
+
+# --------------------------------------------------------------------------- security
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityScheme:
+    key: str  # the component key
+    py_name: str
+    type: Literal["apiKey", "http", "oauth2", "openIdConnect", "mutualTLS"]
+    location: Literal["header", "query", "cookie"] | None = None  # apiKey
+    param_name: str | None = None  # apiKey
+    scheme: str | None = None  # http: bearer, basic, ...
+    bearer_format: str | None = None
+    openid_connect_url: str | None = None
+    token_url: str | None = None  # oauth2 client credentials
+    scopes: tuple[str, ...] = ()
+    description: str | None = None
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityRequirement:
+    """All of ``schemes`` must pass (AND); an operation lists alternatives (OR)."""
+
+    schemes: tuple[tuple[str, tuple[str, ...]], ...]  # (scheme key, scopes)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Operation:
+    id: str  # operationId, or a deterministic generated one (``get_pets_id``)
+    py_name: str  # unique across the API
+    method: str  # upper case; "ANY" for the any-method route
+    path: str  # the OpenAPI path template, without basePath
+    segments: tuple[RouteSegment, ...]
+    tags: tuple[str, ...] = ()
+    summary: str | None = None
+    description: str | None = None
+    deprecated: bool = False
+    parameters: tuple[Parameter, ...] = ()
+    request_body: RequestBody | None = None
+    responses: tuple[Response, ...] = ()
+    security: tuple[SecurityRequirement, ...] | None = None  # None: inherit the API's
+    integration: Integration
+    validation: ValidationPolicy = field(default_factory=ValidationPolicy)
+    max_body_bytes: int | None = None  # None: the API limit
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Backend:
+    name: str
+    url: Template
+    timeout_ms: int
+    retries: int
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stage:
+    name: str
+    variables: tuple[tuple[str, str], ...]
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayResponseOverride:
+    type: str  # e.g. "RESOURCE_NOT_FOUND", or "DEFAULT_4XX" / "DEFAULT_5XX"
+    status: int | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    body: JSONValue = None
+    has_body: bool = False
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Api:
+    """The whole compiled API: what every emitter receives."""
+
+    title: str
+    version: str  # info.version
+    description: str | None
+    openapi_version: str  # "3.0.3", "3.1.0", ...
+    name: str  # distribution-friendly base name, e.g. "swagger-petstore"
+    package: str  # Python package base name, e.g. "swagger_petstore"
+    base_path: str  # "" or "/v1"
+    servers: tuple[str, ...]
+    stages: tuple[Stage, ...]
+    backends: tuple[Backend, ...]
+    operations: tuple[Operation, ...]
+    models: tuple[Model, ...]
+    security_schemes: tuple[SecurityScheme, ...] = ()
+    security: tuple[SecurityRequirement, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+    error_format: Literal["message", "problem+json"] = "message"
+    gateway_responses: tuple[GatewayResponseOverride, ...] = ()
+    sources: tuple[str, ...] = ()  # every input file, relative, sorted
+    source_hash: str = ""  # sha256 over the input files and the effective options
+    origin: Origin
+
+    def model(self, model_id: str) -> Model:
+        for m in self.models:
+            if m.id == model_id:
+                return m
+        raise KeyError(model_id)
