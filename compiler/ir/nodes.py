@@ -56,7 +56,7 @@ __all__ = [
     "ValidationPolicy",
 ]
 
-JSONValue: TypeAlias = "None | bool | int | float | str | list[JSONValue] | dict[str, JSONValue]"
+JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
 
 ParameterLocation: TypeAlias = Literal["path", "query", "header", "cookie"]
 JsonType: TypeAlias = Literal["null", "boolean", "integer", "number", "string", "array", "object"]

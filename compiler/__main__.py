@@ -1,0 +1,5 @@
+"""``python -m gatewright.compiler`` runs the command line."""
+
+from .cli import main
+
+main()

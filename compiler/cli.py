@@ -1,0 +1,186 @@
+"""The ``gatewright`` command line.
+
+Layer: the outermost shell: parse options, call the pipeline, render diagnostics,
+choose the exit code. Exit codes: 0 success (warnings allowed), 1 spec errors
+(or stale output with ``--check``), 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from . import __version__, runtime_requirement
+from .diagnostics import Diagnostics, Origin, Severity, render_json, render_text
+from .ir.build import BuildOptions
+from .output import OutputError, check_tree, write_tree
+from .pipeline import Locator, build_ir, compile_to_tree, ir_to_json, load_and_validate
+
+__all__ = ["main"]
+
+
+def _emit_diagnostics(diags: Diagnostics, locator: Locator, fmt: str, *, wrote: bool = False, verbose: bool = False) -> None:
+    items = diags.sorted()
+    if fmt == "json":
+        click.echo(render_json(items, locator), nl=False)
+    else:
+        text = render_text(items, locator, show_info=verbose, wrote=wrote)
+        if text:
+            click.echo(text, err=True, nl=False)
+
+
+def _fail_internal(stage: str, exc: BaseException) -> NoReturn:
+    click.echo(
+        f"gatewright: internal error while {stage}: {type(exc).__name__}: {exc}  [GW500]\n"
+        "This is a bug in gatewright, not in your spec. Please report it with the spec that triggers it.",
+        err=True,
+    )
+    if "GATEWRIGHT_DEBUG" in __import__("os").environ:
+        traceback.print_exc()
+    sys.exit(1)
+
+
+def _exit_code(diags: Diagnostics, strict: bool) -> int:
+    if diags.has_errors:
+        return 1
+    if strict and diags.warnings():
+        return 1
+    return 0
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "-V", "--version", message=f"gatewright %(version)s (generated code needs gatewright runtime {runtime_requirement(__version__)})")
+def main() -> None:
+    """Compile OpenAPI 3 documents with x-gateway extensions into an aiohttp
+    API gateway and a typed Python client SDK.
+
+    \b
+    Typical use:
+      gatewright validate openapi.yaml
+      gatewright compile openapi.yaml -o build/gateway --target gateway
+      gatewright compile openapi.yaml -o build --target all
+      python -m <name>_gateway --stage dev --port 8080   (from build/gateway)
+    """
+
+
+_format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="How to print diagnostics.")
+_strict_option = click.option("--strict", "--warnings-as-errors", "strict", is_flag=True, help="Treat warnings as errors (exit 1).")
+_verbose_option = click.option("-v", "--verbose", is_flag=True, help="Also print informational diagnostics and progress.")
+
+
+@main.command("compile")
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--output", "output", type=click.Path(path_type=Path, file_okay=False), required=True, help="Output folder (replaced atomically).")
+@click.option("--target", type=click.Choice(["gateway", "sdk", "all"]), default="gateway", show_default=True, help="What to generate; 'all' writes gateway/ and sdk/ subfolders.")
+@click.option("--name", default=None, help="Base name for the generated packages (default: x-gateway.name or info.title).")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the output on disk is stale.")
+@click.option("--no-format", is_flag=True, help="Skip black (for debugging templates).")
+@_format_option
+@_strict_option
+@_verbose_option
+def compile_command(spec: Path, output: Path, target: str, name: str | None, check: bool, no_format: bool, fmt: str, strict: bool, verbose: bool) -> None:
+    """Compile SPEC into a gateway and/or SDK package under OUTPUT."""
+    targets = ("gateway", "sdk") if target == "all" else (target,)
+    started = time.perf_counter()
+    progress = (lambda msg: click.echo(f"[{time.perf_counter() - started:6.2f}s] {msg}", err=True)) if verbose else None
+    try:
+        result = compile_to_tree(spec, targets, options=BuildOptions(name=name, options_label=f"targets={','.join(targets)}"), format_code=not no_format, progress=progress)
+    except Exception as exc:
+        _fail_internal("compiling", exc)
+    diags = result.diags
+    failed = diags.has_errors or (strict and bool(diags.warnings()))
+    if failed or result.api is None:
+        _emit_diagnostics(diags, result.locator, fmt, verbose=verbose)
+        sys.exit(1)
+    if check:
+        report = check_tree(result.tree, output)
+        _emit_diagnostics(diags, result.locator, fmt, verbose=verbose)
+        if report.stale:
+            for label, items in (("missing", report.missing), ("changed", report.changed), ("not generated", report.extra)):
+                for item in items:
+                    click.echo(f"{output / item}: {label}", err=True)
+            click.echo(f"{output} is stale: run 'gatewright compile {spec} -o {output}' to update it", err=True)
+            sys.exit(1)
+        if fmt == "text":
+            click.echo(f"{output} is up to date", err=True)
+        sys.exit(0)
+    try:
+        write_tree(result.tree, output, source_hash=result.api.source_hash, version=__version__)
+    except OutputError as exc:
+        _emit_diagnostics(diags, result.locator, fmt, verbose=verbose)
+        raise click.UsageError(str(exc)) from None
+    _emit_diagnostics(diags, result.locator, fmt, wrote=True, verbose=verbose)
+    if fmt == "text":
+        api = result.api
+        click.echo(
+            f"wrote {len(result.tree)} files to {output} ({', '.join(targets)}: {len(api.operations)} operations, {len(api.models)} models) in {time.perf_counter() - started:.1f}s",
+            err=True,
+        )
+    sys.exit(_exit_code(diags, strict))
+
+
+@main.command("validate")
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@_format_option
+@_strict_option
+@_verbose_option
+def validate_command(spec: Path, fmt: str, strict: bool, verbose: bool) -> None:
+    """Check SPEC (OpenAPI structure, x-gateway, semantic rules) without writing anything."""
+    locator = Locator()
+    try:
+        api, diags = build_ir(spec, locator=locator)
+    except Exception as exc:
+        _fail_internal("validating", exc)
+    _emit_diagnostics(diags, locator, fmt, verbose=verbose)
+    if fmt == "text" and api is not None and not diags.errors():
+        click.echo(f"{spec}: OK ({len(api.operations)} operations, {len(diags.warnings())} warnings)", err=True)
+    sys.exit(_exit_code(diags, strict))
+
+
+@main.command("inspect")
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@_format_option
+def inspect_command(spec: Path, fmt: str) -> None:
+    """Print the intermediate representation of SPEC as JSON."""
+    locator = Locator()
+    try:
+        api, diags = build_ir(spec, locator=locator)
+    except Exception as exc:
+        _fail_internal("building the IR", exc)
+    if api is None:
+        _emit_diagnostics(diags, locator, fmt)
+        sys.exit(1)
+    click.echo(ir_to_json(api), nl=False)
+
+
+@main.command("schema")
+def schema_command() -> None:
+    """Print the x-gateway JSON Schema (point your editor's YAML/JSON plugin at it)."""
+    from .validate.x_gateway import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+def _register_optional_commands() -> None:
+    try:
+        from .keys_cli import keys
+    except ImportError:
+        return
+    main.add_command(keys)
+
+
+_register_optional_commands()
+
+
+def _located_usage_error(diags: Diagnostics, path: Path, message: str) -> None:
+    diags.add("GW100", Origin(path.as_posix()), message, severity=Severity.ERROR)
+
+
+def _validate_only(spec: Path) -> bool:
+    diags = Diagnostics()
+    return load_and_validate(spec, diags) is not None

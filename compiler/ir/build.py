@@ -1,0 +1,855 @@
+"""Building the IR from a validated, bundled spec.
+
+Layer: ir. Input: ``LoadedSpec`` that passed ``validate``; output: ``ir.Api``.
+Builders report into ``Diagnostics`` and return ``None`` for what they cannot
+build; the pipeline stops after this stage when there are errors.
+
+``x-gateway`` settings inherit document ``defaults`` -> path item -> operation;
+the most specific level wins per top-level key. AWS ``x-amazon-apigateway-*``
+integrations are imported when no ``x-gateway`` integration is declared.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast
+from urllib.parse import unquote, urlsplit
+
+from ..diagnostics import Diagnostics, Origin, join_pointer
+from ..source.loading import LoadedSpec, resolve_pointer
+from .naming import NameScope, snake_case
+from .nodes import (
+    Api,
+    Backend,
+    EnvVarPart,
+    Example,
+    FunctionIntegration,
+    GatewayResponseOverride,
+    Header,
+    HttpProxyIntegration,
+    Integration,
+    JSONValue,
+    Limits,
+    MediaType,
+    MockIntegration,
+    Operation,
+    Parameter,
+    ParameterLocation,
+    RequestBody,
+    RequestPart,
+    Response,
+    RouteSegment,
+    Schema,
+    SecurityRequirement,
+    SecurityScheme,
+    Stage,
+    StageVarPart,
+    Template,
+    TemplatePart,
+    TextPart,
+    ValidationPolicy,
+)
+from .schemas import SchemaBuilder
+from .templating import TemplateContext, parse_template
+
+__all__ = ["RESERVED_PATHS", "BuildOptions", "build_api"]
+
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_ANY_METHOD = "x-amazon-apigateway-any-method"
+RESERVED_PATHS = ("/healthz", "/readyz")
+_HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+_SEGMENT_PARAM = re.compile(r"^\{([^{}]+?)(\+)?\}$")
+_ANY_PARAM = re.compile(r"\{[^{}]*\}")
+# names the generated modules use for their own purposes; parameters never take them
+RESERVED_PARAMETER_NAMES = (
+    "self", "request", "response", "client", "options", "timeout", "max_retries",
+    "extra_headers", "extra_query", "json", "body", "data", "files", "headers",
+    "params", "path", "query", "cookies", "url", "method", "quote", "raw",
+)
+KNOWN_RESPONSE_TYPES = frozenset(
+    {
+        "DEFAULT_4XX", "DEFAULT_5XX", "BAD_REQUEST_BODY", "BAD_REQUEST_PARAMETERS",
+        "RESOURCE_NOT_FOUND", "METHOD_NOT_ALLOWED", "REQUEST_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE",
+        "REQUEST_HEADER_FIELDS_TOO_LARGE", "URI_TOO_LONG", "INTEGRATION_FAILURE",
+        "INTEGRATION_TIMEOUT", "UNAUTHORIZED", "ACCESS_DENIED", "THROTTLED", "QUOTA_EXCEEDED",
+        "INVALID_API_KEY", "API_CONFIGURATION_ERROR", "MISSING_AUTHENTICATION_TOKEN",
+        "AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR", "EXPIRED_TOKEN", "INVALID_SIGNATURE",
+        "WAF_FILTERED",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildOptions:
+    name: str | None = None  # overrides x-gateway.name / info.title for package names
+    options_label: str = ""  # folded into the source hash
+
+
+@dataclass(slots=True)
+class _Ctx:
+    spec: LoadedSpec
+    diags: Diagnostics
+    schemas: SchemaBuilder
+    doc: dict[str, Any]
+    root_xg: dict[str, Any]
+    limits: Limits
+    backends: dict[str, Backend] = field(default_factory=dict)
+    stage_vars: dict[str, set[str]] = field(default_factory=dict)
+
+    def origin(self, pointer: str) -> Origin:
+        return self.spec.origin(pointer)
+
+    def deref(self, value: Any, pointer: str, depth: int = 0) -> tuple[Any, str]:
+        """Follow ``$ref`` (internal, after bundling) and return (value, its pointer)."""
+        while isinstance(value, dict) and isinstance(value.get("$ref"), str) and depth < 32:
+            ref = value["$ref"]
+            if not ref.startswith("#"):
+                return {}, pointer
+            pointer = unquote(ref[1:])
+            try:
+                value = resolve_pointer(self.doc, pointer)
+            except (KeyError, TypeError, ValueError):
+                return {}, pointer
+            depth += 1
+        return value, pointer
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+# --------------------------------------------------------------------------- root settings
+
+
+def _build_stages(ctx: _Ctx) -> tuple[Stage, ...]:
+    raw = ctx.root_xg.get("stages")
+    stages: list[Stage] = []
+    if isinstance(raw, dict) and raw:
+        for name, body in raw.items():
+            variables = body.get("variables", {}) if isinstance(body, dict) else {}
+            stages.append(
+                Stage(
+                    name=name,
+                    variables=tuple((k, str(v)) for k, v in variables.items()),
+                    origin=ctx.origin(join_pointer("/x-gateway/stages", name)),
+                )
+            )
+    else:
+        stages.append(Stage(name="dev", variables=(), origin=ctx.origin("/x-gateway" if ctx.root_xg else "")))
+    for s in stages:
+        ctx.stage_vars[s.name] = {k for k, _ in s.variables}
+    return tuple(stages)
+
+
+def _check_stage_parts(ctx: _Ctx, template: Template) -> bool:
+    ok = True
+    for part in template.parts:
+        if isinstance(part, StageVarPart):
+            missing = sorted(name for name, names in ctx.stage_vars.items() if part.name not in names)
+            if missing:
+                ctx.diags.error(
+                    "GW302",
+                    template.origin,
+                    f"stage variable {part.name!r} is not defined in stage{'s' * (len(missing) > 1)} {', '.join(repr(m) for m in missing)}",
+                    hint="define it under x-gateway.stages.<stage>.variables for every stage",
+                )
+                ok = False
+    return ok
+
+
+def _build_backends(ctx: _Ctx) -> tuple[Backend, ...]:
+    raw = ctx.root_xg.get("backends")
+    out: list[Backend] = []
+    if not isinstance(raw, dict):
+        return ()
+    for name, body in raw.items():
+        pointer = join_pointer("/x-gateway/backends", name)
+        url = body.get("url")
+        tpl = parse_template(url, ctx.origin(join_pointer(pointer, "url")), TemplateContext(allow_request=False), ctx.diags)
+        if tpl is None or not _check_stage_parts(ctx, tpl):
+            continue
+        if tpl.is_static:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                ctx.diags.error("GW300", tpl.origin, f"backend URL {url!r} is not an absolute http(s) URL")
+                continue
+        backend = Backend(
+            name=name,
+            url=tpl,
+            timeout_ms=int(body.get("timeoutMs", ctx.limits.integration_timeout_ms)),
+            retries=int(body.get("retries", 0)),
+            origin=ctx.origin(pointer),
+        )
+        out.append(backend)
+        ctx.backends[name] = backend
+    return tuple(out)
+
+
+def _build_limits(root_xg: dict[str, Any]) -> Limits:
+    raw = root_xg.get("limits")
+    if not isinstance(raw, dict):
+        return Limits()
+    d = Limits()
+    return Limits(
+        max_body_bytes=int(raw.get("maxBodyBytes", d.max_body_bytes)),
+        max_header_bytes=int(raw.get("maxHeaderBytes", d.max_header_bytes)),
+        max_url_length=int(raw.get("maxUrlLength", d.max_url_length)),
+        integration_timeout_ms=int(raw.get("integrationTimeoutMs", d.integration_timeout_ms)),
+    )
+
+
+def _build_gateway_responses(ctx: _Ctx) -> tuple[GatewayResponseOverride, ...]:
+    raw = ctx.root_xg.get("gatewayResponses")
+    out: list[GatewayResponseOverride] = []
+    if not isinstance(raw, dict):
+        return ()
+    for kind, body in raw.items():
+        pointer = join_pointer("/x-gateway/gatewayResponses", kind)
+        if kind not in KNOWN_RESPONSE_TYPES:
+            ctx.diags.error("GW311", ctx.origin(pointer), f"unknown gateway response type {kind!r}", hint="known types: " + ", ".join(sorted(KNOWN_RESPONSE_TYPES)))
+            continue
+        out.append(
+            GatewayResponseOverride(
+                type=kind,
+                status=body.get("status"),
+                headers=tuple((k, str(v)) for k, v in body.get("headers", {}).items()),
+                body=body.get("body"),
+                has_body="body" in body,
+                origin=ctx.origin(pointer),
+            )
+        )
+    return tuple(out)
+
+
+def _build_security_schemes(ctx: _Ctx) -> tuple[SecurityScheme, ...]:
+    raw = ctx.doc.get("components", {}).get("securitySchemes", {})
+    if not isinstance(raw, dict):
+        return ()
+    scope = NameScope()
+    out: list[SecurityScheme] = []
+    for key, value in raw.items():
+        body, pointer = ctx.deref(value, join_pointer("/components/securitySchemes", key))
+        if not isinstance(body, dict):
+            continue
+        kind = body.get("type")
+        if kind not in ("apiKey", "http", "oauth2", "openIdConnect", "mutualTLS"):
+            continue
+        token_url = None
+        scopes: list[str] = []
+        flows = body.get("flows")
+        if isinstance(flows, dict):
+            for flow_name, flow in flows.items():
+                if isinstance(flow, dict):
+                    if flow_name == "clientCredentials" and isinstance(flow.get("tokenUrl"), str):
+                        token_url = flow["tokenUrl"]
+                    if isinstance(flow.get("scopes"), dict):
+                        scopes.extend(s for s in flow["scopes"] if s not in scopes)
+        location = body.get("in")
+        out.append(
+            SecurityScheme(
+                key=key,
+                py_name=scope.snake(key, fallback="auth"),
+                type=kind,
+                location=location if location in ("header", "query", "cookie") else None,
+                param_name=_str(body.get("name")),
+                scheme=body["scheme"].lower() if isinstance(body.get("scheme"), str) else None,
+                bearer_format=_str(body.get("bearerFormat")),
+                openid_connect_url=_str(body.get("openIdConnectUrl")),
+                token_url=token_url,
+                scopes=tuple(scopes),
+                description=_str(body.get("description")),
+                origin=ctx.origin(pointer),
+            )
+        )
+    return tuple(out)
+
+
+def _security(raw: Any) -> tuple[SecurityRequirement, ...] | None:
+    if not isinstance(raw, list):
+        return None
+    out: list[SecurityRequirement] = []
+    for req in raw:
+        if isinstance(req, dict):
+            out.append(
+                SecurityRequirement(
+                    schemes=tuple((k, tuple(str(s) for s in v) if isinstance(v, list) else ()) for k, v in req.items())
+                )
+            )
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def _segments(path: str, origin: Origin, diags: Diagnostics) -> tuple[RouteSegment, ...] | None:
+    if not path.startswith("/"):
+        diags.error("GW211", origin, f"path {path!r} must start with '/'")
+        return None
+    raw_segments = [s for s in path.split("/")[1:]]
+    if raw_segments and raw_segments[-1] == "":
+        raw_segments = raw_segments[:-1]  # a trailing slash is the same route
+    out: list[RouteSegment] = []
+    for i, seg in enumerate(raw_segments):
+        m = _SEGMENT_PARAM.match(seg)
+        if m:
+            name = m.group(1)
+            if name.endswith("*") or "=" in name:
+                name = name.split("=")[0].rstrip("*")
+                greedy = True
+            else:
+                greedy = m.group(2) is not None
+            if greedy and i != len(raw_segments) - 1:
+                diags.error("GW206", origin, f"greedy variable {{{name}+}} must be the last segment of {path!r}")
+                return None
+            out.append(RouteSegment(kind="greedy" if greedy else "param", value=name))
+        elif _ANY_PARAM.search(seg):
+            diags.error(
+                "GW205",
+                origin,
+                f"segment {seg!r} of {path!r} mixes text and a variable; a variable must be a whole segment",
+                hint="split the segment (e.g. /files/{name}/{ext}) or take the whole segment as one parameter",
+            )
+            return None
+        else:
+            out.append(RouteSegment(kind="static", value=unquote(seg)))
+    return tuple(out)
+
+
+def _route_shape(base_path: str, segments: tuple[RouteSegment, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((s.kind, s.value if s.kind == "static" else "") for s in segments)
+
+
+def _merge_settings(ctx: _Ctx, levels: list[tuple[Any, str]]) -> dict[str, tuple[Any, str]]:
+    """Most specific wins, per top-level key; values keep the pointer they came from."""
+    merged: dict[str, tuple[Any, str]] = {}
+    for value, pointer in levels:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                merged[key] = ctx.deref(item, join_pointer(pointer, key))
+    return merged
+
+
+def _example_from_media(media: Any, ctx: _Ctx) -> tuple[bool, JSONValue]:
+    if not isinstance(media, dict):
+        return False, None
+    if "example" in media:
+        return True, media["example"]
+    examples = media.get("examples")
+    if isinstance(examples, dict):
+        for ex in examples.values():
+            body, _ = ctx.deref(ex, "")
+            if isinstance(body, dict) and "value" in body:
+                return True, body["value"]
+    schema, _ = ctx.deref(media.get("schema"), "")
+    if isinstance(schema, dict):
+        if "example" in schema:
+            return True, schema["example"]
+        if isinstance(schema.get("examples"), list) and schema["examples"]:
+            return True, schema["examples"][0]
+    return False, None
+
+
+def _mock_from_examples(ctx: _Ctx, op_raw: dict[str, Any], origin: Origin, reason: Literal["examples", "fallback"], status: int | None = None) -> MockIntegration:
+    responses = op_raw.get("responses")
+    chosen: tuple[int, Any] | None = None
+    if isinstance(responses, dict):
+        codes = sorted((int(k), v) for k, v in responses.items() if str(k).isdigit())
+        if status is not None:
+            codes = [c for c in codes if c[0] == status] or codes
+        success = [c for c in codes if 200 <= c[0] < 300]
+        chosen = (success or codes)[0] if (success or codes) else None
+        if chosen is None and "default" in responses:
+            chosen = (200, responses["default"])
+    if chosen is None:
+        return MockIntegration(status=status or 200, media_type=None, reason=reason, origin=origin)
+    code, resp = chosen
+    resp, _ = ctx.deref(resp, "")
+    content = resp.get("content") if isinstance(resp, dict) else None
+    if isinstance(content, dict) and content:
+        media_type = next((m for m in content if "json" in m), next(iter(content)))
+        found, value = _example_from_media(content[media_type], ctx)
+        if found:
+            return MockIntegration(status=code, media_type=media_type, body=value, has_body=True, reason=reason, origin=origin)
+        if reason == "examples":
+            ctx.diags.add("GW309", origin, f"no example found for the {code} response; the mock answers with an empty body")
+        return MockIntegration(status=code, media_type=None, reason=reason, origin=origin)
+    return MockIntegration(status=code, media_type=None, reason=reason, origin=origin)
+
+
+def _path_template(path: str) -> str:
+    """Turn an OpenAPI path into an upstream path template with {path.x} parts."""
+    return re.sub(r"\{([^{}]+?)\+?\}", lambda m: "{path." + m.group(1) + "}", path)
+
+
+def _join_url(base: Template, path: Template) -> Template:
+    parts: list[TemplatePart] = list(base.parts)
+    tail: list[TemplatePart] = list(path.parts)
+    if parts and tail and isinstance(parts[-1], TextPart) and isinstance(tail[0], TextPart):
+        left, right = parts[-1].text, tail[0].text
+        if left.endswith("/") and right.startswith("/"):
+            right = right[1:]
+        parts[-1] = TextPart(text=left + right)
+        tail = tail[1:]
+    return Template(parts=tuple(parts + tail), source=base.source + path.source, origin=path.origin)
+
+
+def _check_request_parts(ctx: _Ctx, template: Template, path_params: set[str]) -> bool:
+    ok = True
+    for part in template.parts:
+        if isinstance(part, RequestPart) and part.source == "path" and part.name not in path_params:
+            ctx.diags.error("GW312", template.origin, f"{{path.{part.name}}} is not a parameter of this route", hint=f"the route's path parameters are: {', '.join(sorted(path_params)) or 'none'}")
+            ok = False
+    return ok
+
+
+def _build_integration(
+    ctx: _Ctx,
+    settings: dict[str, tuple[Any, str]],
+    op_raw: dict[str, Any],
+    op_pointer: str,
+    path: str,
+    path_params: set[str],
+) -> Integration | None:
+    origin = ctx.origin(op_pointer)
+    if "integration" in settings:
+        raw, pointer = settings["integration"]
+        iorigin = ctx.origin(pointer)
+        kind = raw.get("type") if isinstance(raw, dict) else None
+        if kind == "mock":
+            if raw.get("fromExamples") or ("body" not in raw and "status" not in raw):
+                mock = _mock_from_examples(ctx, op_raw, iorigin, "examples", raw.get("status"))
+                return MockIntegration(
+                    status=mock.status,
+                    headers=tuple((k, v) for k, v in raw.get("headers", {}).items()),
+                    media_type=mock.media_type,
+                    body=mock.body,
+                    has_body=mock.has_body,
+                    reason="examples",
+                    origin=iorigin,
+                )
+            has_body = "body" in raw
+            body = raw.get("body")
+            media_type = raw.get("contentType") or ("application/json" if has_body and not isinstance(body, str) else "text/plain" if has_body else None)
+            return MockIntegration(
+                status=int(raw.get("status", 200)),
+                headers=tuple((k, v) for k, v in raw.get("headers", {}).items()),
+                media_type=media_type,
+                body=body,
+                has_body=has_body,
+                reason="declared",
+                origin=iorigin,
+            )
+        if kind == "function":
+            handler = raw.get("handler", "")
+            if not _HANDLER.match(handler):
+                ctx.diags.error("GW306", ctx.origin(join_pointer(pointer, "handler")), f"handler {handler!r} is not of the form 'package.module:function'")
+                return None
+            module, attr = handler.split(":")
+            return FunctionIntegration(
+                module=module,
+                attr=attr,
+                payload_version=raw.get("payloadVersion", "1.0"),
+                timeout_ms=int(raw.get("timeoutMs", ctx.limits.integration_timeout_ms)),
+                origin=iorigin,
+            )
+        if kind == "http_proxy":
+            return _http_proxy(ctx, raw, pointer, path, path_params)
+        return None
+    aws = op_raw.get("x-amazon-apigateway-integration")
+    if aws is not None:
+        aws, aws_pointer = ctx.deref(aws, join_pointer(op_pointer, "x-amazon-apigateway-integration"))
+        return _import_aws(ctx, aws, aws_pointer, op_raw, path, path_params)
+    ctx.diags.add("GW307", origin, "no integration is declared for this operation; the gateway answers it with a mock built from its examples", hint="declare x-gateway.integration here or under x-gateway.defaults")
+    return _mock_from_examples(ctx, op_raw, origin, "fallback")
+
+
+def _http_proxy(ctx: _Ctx, raw: dict[str, Any], pointer: str, path: str, path_params: set[str]) -> Integration | None:
+    iorigin = ctx.origin(pointer)
+    request_ctx = TemplateContext(allow_request=True)
+    backend_name = raw.get("backend")
+    timeout_ms = raw.get("timeoutMs")
+    retries = raw.get("retries")
+    if "url" in raw:
+        url = parse_template(raw["url"], ctx.origin(join_pointer(pointer, "url")), request_ctx, ctx.diags)
+        if url is None or not _check_stage_parts(ctx, url) or not _check_request_parts(ctx, url, path_params):
+            return None
+        backend = None
+    else:
+        if backend_name is None and len(ctx.backends) == 1:
+            backend_name = next(iter(ctx.backends))
+        if backend_name is None:
+            ctx.diags.error("GW301", iorigin, "http_proxy integration needs a 'backend' or a 'url'", hint="declare backends under x-gateway.backends and name one here")
+            return None
+        backend = ctx.backends.get(backend_name)
+        if backend is None:
+            known = ", ".join(sorted(ctx.backends)) or "none are defined"
+            ctx.diags.error("GW301", ctx.origin(join_pointer(pointer, "backend")), f"backend {backend_name!r} is not defined (known backends: {known})")
+            return None
+        path_text = raw.get("path", _path_template(path))
+        path_tpl = parse_template(path_text, ctx.origin(join_pointer(pointer, "path") if "path" in raw else pointer), request_ctx, ctx.diags)
+        if path_tpl is None or not _check_stage_parts(ctx, path_tpl) or not _check_request_parts(ctx, path_tpl, path_params):
+            return None
+        url = _join_url(backend.url, path_tpl)
+    return HttpProxyIntegration(
+        backend=backend.name if backend else None,
+        url=url,
+        method=raw.get("method"),
+        timeout_ms=int(timeout_ms if timeout_ms is not None else (backend.timeout_ms if backend else ctx.limits.integration_timeout_ms)),
+        retries=int(retries if retries is not None else (backend.retries if backend else 0)),
+        pass_query=bool(raw.get("passQuery", True)),
+        origin=iorigin,
+    )
+
+
+def _import_aws(ctx: _Ctx, aws: Any, pointer: str, op_raw: dict[str, Any], path: str, path_params: set[str]) -> Integration:
+    origin = ctx.origin(pointer)
+    kind = str(aws.get("type", "")).lower() if isinstance(aws, dict) else ""
+    if kind in ("http_proxy", "http"):
+        uri = aws.get("uri")
+        if isinstance(uri, str):
+            quiet = Diagnostics()
+            url = parse_template(uri, ctx.origin(join_pointer(pointer, "uri")), TemplateContext(allow_request=True, bare_path_params=True), quiet)
+            parts = urlsplit(uri)
+            if url is not None and (parts.scheme in ("http", "https") or uri.startswith("${")) and not quiet.has_errors:
+                stage_ok = all(
+                    not isinstance(p, StageVarPart) or all(p.name in names for names in ctx.stage_vars.values())
+                    for p in url.parts
+                )
+                request_ok = all(not isinstance(p, RequestPart) or p.source != "path" or p.name in path_params for p in url.parts)
+                if stage_ok and request_ok:
+                    ctx.diags.add("GW315", origin, f"AWS {kind} integration imported as http_proxy to {uri!r}")
+                    timeout = aws.get("timeoutInMillis")
+                    return HttpProxyIntegration(
+                        backend=None,
+                        url=url,
+                        method=None if str(aws.get("httpMethod", "ANY")).upper() == "ANY" else str(aws.get("httpMethod")).upper(),
+                        timeout_ms=int(timeout) if isinstance(timeout, int) and 50 <= timeout <= 300000 else ctx.limits.integration_timeout_ms,
+                        retries=0,
+                        origin=origin,
+                    )
+        ctx.diags.add("GW308", origin, f"AWS {kind} integration has no usable URL here ({uri!r:.80}); the gateway answers it with a mock", hint="declare x-gateway.integration with a backend for this operation")
+        return _mock_from_examples(ctx, op_raw, origin, "fallback")
+    if kind == "mock":
+        status = None
+        responses = aws.get("responses") if isinstance(aws, dict) else None
+        if isinstance(responses, dict):
+            default = responses.get("default")
+            if isinstance(default, dict) and str(default.get("statusCode", "")).isdigit():
+                status = int(default["statusCode"])
+        ctx.diags.add("GW315", origin, "AWS mock integration imported as a mock")
+        return _mock_from_examples(ctx, op_raw, origin, "examples" if status is None else "fallback", status)
+    ctx.diags.add("GW308", origin, f"AWS {kind or 'unknown'} integration runs only inside AWS; the gateway answers it with a mock", hint="declare x-gateway.integration (function or http_proxy) for this operation")
+    return _mock_from_examples(ctx, op_raw, origin, "fallback")
+
+
+def _build_parameter(ctx: _Ctx, raw: Any, pointer: str, scope: NameScope) -> Parameter | None:
+    body, pointer = ctx.deref(raw, pointer)
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        return None
+    location = body.get("in")
+    if location not in ("path", "query", "header", "cookie"):
+        return None
+    loc = cast(ParameterLocation, location)
+    style = body.get("style") or ("form" if loc in ("query", "cookie") else "simple")
+    explode = body.get("explode")
+    if not isinstance(explode, bool):
+        explode = style == "form"
+    schema: Schema | None = None
+    content_type = None
+    examples: list[Example] = []
+    if "schema" in body:
+        schema = ctx.schemas.schema(body["schema"], join_pointer(pointer, "schema"))
+    elif isinstance(body.get("content"), dict) and body["content"]:
+        content_type = next(iter(body["content"]))
+        media = body["content"][content_type]
+        if isinstance(media, dict) and "schema" in media:
+            schema = ctx.schemas.schema(media["schema"], join_pointer(pointer, "content", content_type, "schema"))
+    if "example" in body:
+        examples.append(Example(name=None, value=body["example"]))
+    if isinstance(body.get("examples"), dict):
+        for name, ex in body["examples"].items():
+            exb, _ = ctx.deref(ex, "")
+            if isinstance(exb, dict) and "value" in exb:
+                examples.append(Example(name=name, value=exb["value"], summary=_str(exb.get("summary"))))
+    return Parameter(
+        name=body["name"],
+        location=loc,
+        py_name=scope.snake(body["name"], fallback="param"),
+        required=bool(body.get("required", loc == "path")),
+        schema=schema,
+        style=str(style),
+        explode=explode,
+        allow_reserved=body.get("allowReserved") is True,
+        allow_empty_value=body.get("allowEmptyValue") is True,
+        content_type=content_type,
+        deprecated=body.get("deprecated") is True,
+        description=_str(body.get("description")),
+        examples=tuple(examples),
+        origin=ctx.origin(pointer),
+    )
+
+
+def _media_types(ctx: _Ctx, content: Any, pointer: str) -> tuple[MediaType, ...]:
+    if not isinstance(content, dict):
+        return ()
+    out: list[MediaType] = []
+    for media_type, media in content.items():
+        mpointer = join_pointer(pointer, media_type)
+        if not isinstance(media, dict):
+            media = {}
+        schema = ctx.schemas.schema(media["schema"], join_pointer(mpointer, "schema")) if "schema" in media else None
+        examples: list[Example] = []
+        if "example" in media:
+            examples.append(Example(name=None, value=media["example"]))
+        if isinstance(media.get("examples"), dict):
+            for name, ex in media["examples"].items():
+                exb, _ = ctx.deref(ex, "")
+                if isinstance(exb, dict) and "value" in exb:
+                    examples.append(Example(name=name, value=exb["value"], summary=_str(exb.get("summary"))))
+        encoding: list[tuple[str, str | None, str | None, bool | None]] = []
+        if isinstance(media.get("encoding"), dict):
+            for prop, enc in media["encoding"].items():
+                if isinstance(enc, dict):
+                    explode = enc.get("explode")
+                    encoding.append((prop, _str(enc.get("contentType")), _str(enc.get("style")), explode if isinstance(explode, bool) else None))
+        out.append(MediaType(media_type=media_type, schema=schema, examples=tuple(examples), encoding=tuple(encoding), origin=ctx.origin(mpointer)))
+    return tuple(out)
+
+
+def _build_responses(ctx: _Ctx, raw: Any, pointer: str) -> tuple[Response, ...]:
+    if not isinstance(raw, dict):
+        return ()
+    out: list[Response] = []
+    for status, value in raw.items():
+        body, rpointer = ctx.deref(value, join_pointer(pointer, str(status)))
+        if not isinstance(body, dict):
+            continue
+        headers: list[Header] = []
+        if isinstance(body.get("headers"), dict):
+            for hname, hvalue in body["headers"].items():
+                hbody, hpointer = ctx.deref(hvalue, join_pointer(rpointer, "headers", hname))
+                if isinstance(hbody, dict):
+                    headers.append(
+                        Header(
+                            name=hname,
+                            required=hbody.get("required") is True,
+                            schema=ctx.schemas.schema(hbody["schema"], join_pointer(hpointer, "schema")) if "schema" in hbody else None,
+                            description=_str(hbody.get("description")),
+                            origin=ctx.origin(hpointer),
+                        )
+                    )
+        out.append(
+            Response(
+                status=str(status).upper() if str(status).upper().endswith("XX") else str(status),
+                description=_str(body.get("description")) or "",
+                contents=_media_types(ctx, body.get("content"), join_pointer(rpointer, "content")),
+                headers=tuple(headers),
+                origin=ctx.origin(rpointer),
+            )
+        )
+    return tuple(out)
+
+
+def _validation_policy(settings: dict[str, tuple[Any, str]]) -> ValidationPolicy:
+    raw = settings.get("validation", ({}, ""))[0]
+    if not isinstance(raw, dict):
+        return ValidationPolicy()
+    return ValidationPolicy(
+        parameters=bool(raw.get("parameters", True)),
+        body=bool(raw.get("body", True)),
+        unknown_query=raw.get("unknownQuery", "allow"),
+    )
+
+
+def _operations(ctx: _Ctx, base_path: str) -> tuple[Operation, ...]:
+    paths = ctx.doc.get("paths")
+    if not isinstance(paths, dict):
+        return ()
+    defaults = ctx.root_xg.get("defaults", {})
+    ids_seen: dict[str, Origin] = {}
+    shapes_seen: dict[tuple[tuple[str, str], ...], tuple[str, Origin]] = {}
+    pending: list[tuple[str, str, str, dict[str, Any], str, tuple[RouteSegment, ...], list[Parameter], dict[str, tuple[Any, str]]]] = []
+    for path, item_raw in paths.items():
+        ppointer = join_pointer("/paths", path)
+        item, ipointer = ctx.deref(item_raw, ppointer)
+        if not isinstance(item, dict):
+            continue
+        porigin = ctx.origin(ppointer)
+        segments = _segments(path, porigin, ctx.diags)
+        if segments is None:
+            continue
+        full = base_path + path
+        if any(full.rstrip("/") == r or path.rstrip("/") == r for r in RESERVED_PATHS):
+            ctx.diags.error("GW310", porigin, f"path {path!r} collides with the gateway's own {full!r} endpoint")
+            continue
+        shape = _route_shape(base_path, segments)
+        if shape in shapes_seen:
+            other, other_origin = shapes_seen[shape]
+            ctx.diags.error("GW207", porigin, f"path {path!r} is the same route as {other!r}: requests could not tell them apart", related=[other_origin])
+            continue
+        shapes_seen[shape] = (path, porigin)
+        template_params = [s.value for s in segments if s.kind != "static"]
+        item_params: list[Any] = item["parameters"] if isinstance(item.get("parameters"), list) else []
+        for method in (*_METHODS, _ANY_METHOD):
+            op_raw = item.get(method)
+            if not isinstance(op_raw, dict):
+                continue
+            opointer = join_pointer(ipointer, method)
+            op_origin = ctx.origin(opointer)
+            http_method = "ANY" if method == _ANY_METHOD else method.upper()
+            # parameters: path-item level first, operation level overrides by (name, in)
+            scope = NameScope(reserved=RESERVED_PARAMETER_NAMES)
+            by_key: dict[tuple[str, str], Parameter] = {}
+            raw_params = [(p, join_pointer(ipointer, "parameters", i)) for i, p in enumerate(item_params)]
+            op_params_raw: list[Any] = op_raw["parameters"] if isinstance(op_raw.get("parameters"), list) else []
+            op_keys: set[tuple[str, str]] = set()
+            for i, p in enumerate(op_params_raw):
+                pbody, _ = ctx.deref(p, "")
+                if isinstance(pbody, dict):
+                    key = (str(pbody.get("name")), str(pbody.get("in")))
+                    if key in op_keys:
+                        ctx.diags.error("GW208", ctx.origin(join_pointer(opointer, "parameters", i)), f"parameter {key[0]!r} in {key[1]} is declared twice")
+                    op_keys.add(key)
+                raw_params.append((p, join_pointer(opointer, "parameters", i)))
+            ordered: list[tuple[Any, str]] = []
+            for p, pp in raw_params:
+                pbody, _ = ctx.deref(p, "")
+                if isinstance(pbody, dict):
+                    key = (str(pbody.get("name")), str(pbody.get("in")))
+                    ordered = [(q, qp) for q, qp in ordered if (str(ctx.deref(q, "")[0].get("name")), str(ctx.deref(q, "")[0].get("in"))) != key]
+                    ordered.append((p, pp))
+            for p, pp in ordered:
+                param = _build_parameter(ctx, p, pp, scope)
+                if param is not None:
+                    by_key[(param.name, param.location)] = param
+            params = list(by_key.values())
+            path_declared = {p.name for p in params if p.location == "path"}
+            for name in template_params:
+                if name not in path_declared:
+                    ctx.diags.add("GW202", op_origin, f"path variable {{{name}}} of {path!r} has no path parameter in {http_method}; it is taken as a required string", hint=f"declare parameters: [{{name: {name}, in: path, required: true, schema: {{type: string}}}}]")
+                    params.append(
+                        Parameter(name=name, location="path", py_name=scope.snake(name, fallback="param"), required=True, schema=Schema(origin=op_origin, types=("string",)), style="simple", explode=False, origin=op_origin)
+                    )
+            for p in params:
+                if p.location == "path":
+                    if p.name not in template_params:
+                        ctx.diags.error("GW203", p.origin, f"path parameter {p.name!r} does not appear in {path!r}", hint=f"the template's variables are: {', '.join(template_params) or 'none'}")
+                    elif not p.required:
+                        ctx.diags.error("GW204", p.origin, f"path parameter {p.name!r} must have required: true")
+            op_id = op_raw.get("operationId")
+            if isinstance(op_id, str) and op_id:
+                if op_id in ids_seen:
+                    ctx.diags.error("GW201", ctx.origin(join_pointer(opointer, "operationId")), f"operationId {op_id!r} is already used", related=[ids_seen[op_id]])
+                    continue
+                ids_seen[op_id] = ctx.origin(join_pointer(opointer, "operationId"))
+            xg_levels = [(defaults, "/x-gateway/defaults"), (item.get("x-gateway"), join_pointer(ipointer, "x-gateway")), (op_raw.get("x-gateway"), join_pointer(opointer, "x-gateway"))]
+            settings = _merge_settings(ctx, xg_levels)
+            pending.append((path, http_method, opointer, op_raw, op_id if isinstance(op_id, str) and op_id else "", segments, params, settings))
+    # generated ids are decided after every declared one is known
+    taken_ids = set(ids_seen)
+    op_scope = NameScope()
+    ops: list[Operation] = []
+    for path, http_method, opointer, op_raw, op_id, segments, params, settings in pending:
+        if not op_id:
+            base = snake_case(f"{http_method} {path}") or "operation"
+            op_id = base
+            n = 2
+            while op_id in taken_ids:
+                op_id = f"{base}_{n}"
+                n += 1
+            taken_ids.add(op_id)
+        integration = _build_integration(ctx, settings, op_raw, opointer, path, {p.name for p in params if p.location == "path"})
+        if integration is None:
+            continue
+        limits_raw = settings.get("limits", ({}, ""))[0]
+        body_raw, bpointer = ctx.deref(op_raw.get("requestBody"), join_pointer(opointer, "requestBody"))
+        request_body = None
+        if isinstance(body_raw, dict):
+            request_body = RequestBody(
+                required=body_raw.get("required") is True,
+                contents=_media_types(ctx, body_raw.get("content"), join_pointer(bpointer, "content")),
+                description=_str(body_raw.get("description")),
+                origin=ctx.origin(bpointer),
+            )
+        ops.append(
+            Operation(
+                id=op_id,
+                py_name=op_scope.snake(op_id, fallback="operation"),
+                method=http_method,
+                path=path,
+                segments=segments,
+                tags=tuple(str(t) for t in op_raw.get("tags", []) if isinstance(t, str)) if isinstance(op_raw.get("tags"), list) else (),
+                summary=_str(op_raw.get("summary")),
+                description=_str(op_raw.get("description")),
+                deprecated=op_raw.get("deprecated") is True,
+                parameters=tuple(params),
+                request_body=request_body,
+                responses=_build_responses(ctx, op_raw.get("responses"), join_pointer(opointer, "responses")),
+                security=_security(op_raw.get("security")),
+                integration=integration,
+                validation=_validation_policy(settings),
+                max_body_bytes=int(limits_raw["maxBodyBytes"]) if isinstance(limits_raw, dict) and "maxBodyBytes" in limits_raw else None,
+                origin=ctx.origin(opointer),
+            )
+        )
+    return tuple(ops)
+
+
+def _package_names(title: str, override: str | None) -> tuple[str, str]:
+    base = override or title or "api"
+    words = snake_case(base) or "api"
+    if words[0].isdigit():
+        words = "api_" + words
+    words = words[:48].strip("_") or "api"
+    return words.replace("_", "-"), words
+
+
+def build_api(spec: LoadedSpec, diags: Diagnostics, options: BuildOptions | None = None) -> Api | None:
+    options = options or BuildOptions()
+    doc = spec.document
+    root_xg_raw = doc.get("x-gateway")
+    root_xg: dict[str, Any] = root_xg_raw if isinstance(root_xg_raw, dict) else {}
+    ctx = _Ctx(spec=spec, diags=diags, schemas=SchemaBuilder(spec, diags), doc=doc, root_xg=root_xg, limits=_build_limits(root_xg))
+    stages = _build_stages(ctx)
+    backends = _build_backends(ctx)
+    base_path = str(root_xg.get("basePath", "")).rstrip("/")
+    ctx.schemas.build_components()
+    operations = _operations(ctx, base_path)
+    if isinstance(doc.get("webhooks"), dict) and doc["webhooks"]:
+        diags.add("GW210", ctx.origin("/webhooks"), "webhooks describe calls the API makes; the gateway does not route them")
+    info: dict[str, Any] = doc["info"] if isinstance(doc.get("info"), dict) else {}
+    title = str(info.get("title", "API"))
+    name, package = _package_names(title, options.name or _str(root_xg.get("name")))
+    error_format = root_xg.get("errorFormat", "message")
+    servers = tuple(s["url"] for s in doc.get("servers", []) if isinstance(s, dict) and isinstance(s.get("url"), str)) if isinstance(doc.get("servers"), list) else ()
+    api = Api(
+        title=title,
+        version=str(info.get("version", "")),
+        description=_str(info.get("description")),
+        openapi_version=spec.openapi_version,
+        name=name,
+        package=package,
+        base_path=base_path,
+        servers=servers,
+        stages=stages,
+        backends=backends,
+        operations=operations,
+        models=ctx.schemas.models(),
+        security_schemes=_build_security_schemes(ctx),
+        security=_security(doc.get("security")) or (),
+        limits=ctx.limits,
+        error_format="problem+json" if error_format == "problem+json" else "message",
+        gateway_responses=_build_gateway_responses(ctx),
+        sources=spec.labels,
+        source_hash=spec.content_hash(options.options_label),
+        origin=spec.origin(""),
+    )
+    if diags.has_errors:
+        return None
+    return api
+
+
+# referenced by emitters to decide whether a template needs the environment at start-up
+def uses_env(template: Template) -> bool:
+    return any(isinstance(p, EnvVarPart) for p in template.parts)

@@ -1,0 +1,155 @@
+"""The compiler pipeline: load -> validate -> IR -> emit -> format -> write.
+
+Layer: the top of the compiler; the CLI is a thin shell around these functions.
+Each stage reports into one ``Diagnostics``; the pipeline stops between stages
+when there are errors and never writes a partial output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from . import __version__, runtime_requirement
+from .diagnostics import Diagnostics, LineLocator, Origin, Position, SpecError
+from .emit.base import EmitOptions, Emitter, FileTree
+from .format import format_tree
+from .ir.build import BuildOptions, build_api
+from .ir.nodes import Api
+from .source.loading import LoadedSpec, load
+from .validate.openapi import validate_openapi
+from .validate.x_gateway import validate_x_gateway
+
+__all__ = ["TARGETS", "CompileResult", "Locator", "build_ir", "compile_to_tree", "ir_to_json", "load_and_validate"]
+
+TARGETS = ("gateway", "sdk")
+
+
+class Locator:
+    """Finds positions across every loaded spec (several specs can be compiled together)."""
+
+    def __init__(self) -> None:
+        self.specs: list[LoadedSpec] = []
+
+    def position(self, origin: Origin) -> Position | None:
+        for spec in self.specs:
+            pos = spec.position(origin)
+            if pos is not None:
+                return pos
+        return None
+
+
+def load_and_validate(path: Path, diags: Diagnostics, locator: Locator | None = None) -> LoadedSpec | None:
+    try:
+        spec = load(path, diags)
+    except SpecError:
+        return None
+    if locator is not None:
+        locator.specs.append(spec)
+    validate_openapi(spec, diags)
+    validate_x_gateway(spec, diags)
+    return None if diags.has_errors else spec
+
+
+def build_ir(path: Path, options: BuildOptions | None = None, *, locator: Locator | None = None) -> tuple[Api | None, Diagnostics]:
+    """Load, validate and build the IR of one spec file."""
+    diags = Diagnostics()
+    spec = load_and_validate(path, diags, locator)
+    if spec is None:
+        return None, diags
+    api = build_api(spec, diags, options)
+    return api, diags
+
+
+def _emitter(target: str) -> Emitter:
+    if target == "gateway":
+        from .emit.gateway import GatewayEmitter
+
+        gateway: Emitter = GatewayEmitter()
+        return gateway
+    if target == "sdk":
+        from .emit.sdk import SdkEmitter
+
+        sdk: Emitter = SdkEmitter()
+        return sdk
+    raise ValueError(f"unknown target {target!r}")
+
+
+@dataclass(slots=True)
+class CompileResult:
+    api: Api | None
+    diags: Diagnostics
+    tree: FileTree  # relative to the output folder; empty when compilation failed
+    locator: Locator
+
+
+def compile_to_tree(
+    path: Path,
+    targets: Sequence[str],
+    *,
+    options: BuildOptions | None = None,
+    format_code: bool = True,
+    compiler_version: str = __version__,
+    progress: Callable[[str], None] | None = None,
+) -> CompileResult:
+    """Everything but writing: returns the formatted file tree, or diagnostics."""
+    say = progress or (lambda _msg: None)
+    locator = Locator()
+    say(f"loading {path}")
+    api, diags = build_ir(path, options, locator=locator)
+    if api is None:
+        return CompileResult(None, diags, {}, locator)
+    say(f"built IR: {len(api.operations)} operations, {len(api.models)} models")
+    emit_options = EmitOptions(
+        compiler_version=compiler_version,
+        runtime_requirement=runtime_requirement(compiler_version),
+        source_label=path.as_posix(),
+    )
+    tree: FileTree = {}
+    for target in targets:
+        say(f"emitting {target}")
+        emitter = _emitter(target)
+        collect = getattr(emitter, "collect_diagnostics", None)
+        if callable(collect):
+            collect(api, diags)
+        out = emitter.emit(api, emit_options)
+        prefix = PurePosixPath(target) if len(targets) > 1 else PurePosixPath()
+        for rel, text in out.items():
+            tree[prefix / rel] = text
+    if format_code:
+        say(f"formatting {sum(1 for p in tree if p.suffix == '.py')} modules")
+        try:
+            tree = format_tree(tree, api=api, options=emit_options)
+        except SpecError:
+            diags.error("GW501", api.origin, "generated code could not be formatted; this is a compiler bug, please report it")
+            return CompileResult(api, diags, {}, locator)
+    return CompileResult(api, diags, tree, locator)
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {"node": type(value).__name__}
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            if f.name == "origin" and isinstance(v, Origin):
+                out["origin"] = f"{v.file}#{v.pointer}"
+            else:
+                out[f.name] = _jsonable(v)
+        return out
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def ir_to_json(api: Api) -> str:
+    return json.dumps(_jsonable(api), indent=2, ensure_ascii=False) + "\n"
+
+
+def _unused(_: LineLocator) -> None:  # keeps the protocol import meaningful for type checkers
+    return None

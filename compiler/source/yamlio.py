@@ -1,0 +1,124 @@
+"""Parsing YAML and JSON text into plain Python data, and finding positions.
+
+Layer: source. YAML is read with PyYAML's C loader (when available) configured for
+YAML 1.2 core-schema scalars: only ``true``/``false`` are booleans (so a country
+code ``NO`` stays a string) and dates stay strings (an OpenAPI example is data,
+not a ``datetime``). Positions are found lazily, only when a diagnostic needs one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import yaml
+
+__all__ = ["SyntaxProblem", "find_position", "parse_text"]
+
+_BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]  # PyYAML's loaders are untyped
+    pass
+
+
+# YAML 1.2 core schema booleans; drop YAML 1.1 yes/no/on/off and timestamps.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def _construct_mapping(loader: Any, node: yaml.MappingNode) -> dict[str, Any]:
+    loader.flatten_mapping(node)
+    out: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        # OpenAPI keys are strings; YAML reads an unquoted 200 as an integer
+        if isinstance(key, bool):
+            key = "true" if key else "false"
+        elif key is None:
+            key = "null"
+        elif not isinstance(key, str):
+            key = str(key)
+        out[key] = loader.construct_object(value_node, deep=True)
+    return out
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+
+
+class SyntaxProblem(Exception):
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+def parse_text(text: str, *, is_json: bool) -> Any:
+    """Parse a document; raises :class:`SyntaxProblem` with a 1-based position."""
+    if is_json:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SyntaxProblem(f"invalid JSON: {exc.msg}", exc.lineno, exc.colno) from None
+        except RecursionError:
+            raise SyntaxProblem("JSON is nested too deeply", 1, 1) from None
+    try:
+        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        raise SyntaxProblem(f"invalid YAML: {what}{context}", line, col) from None
+    except yaml.YAMLError as exc:
+        raise SyntaxProblem(f"invalid YAML: {exc}", 1, 1) from None
+    except RecursionError:
+        raise SyntaxProblem("YAML is nested too deeply", 1, 1) from None
+
+
+def _unescape(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def _compose(text: str) -> Any:
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+
+
+def find_position(text: str, pointer: str, cache: dict[str, Any]) -> tuple[int, int] | None:
+    """1-based (line, column) of the node at ``pointer``; the deepest existing ancestor
+    when the pointer goes past what exists (a missing key is reported at its parent)."""
+    if "node" not in cache:
+        cache["node"] = _compose(text)
+    node = cache["node"]
+    if node is None:
+        return None
+    tokens = [_unescape(t) for t in pointer.split("/")[1:]] if pointer else []
+    mark_node = node
+    for token in tokens:
+        nxt = None
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode) and str(key_node.value) == token:
+                    nxt, mark_node = value_node, key_node
+                    break
+        elif isinstance(node, yaml.SequenceNode) and token.isdigit():
+            idx = int(token)
+            if idx < len(node.value):
+                nxt = mark_node = node.value[idx]
+        if nxt is None:
+            break
+        node = nxt
+    mark = mark_node.start_mark
+    return mark.line + 1, mark.column + 1

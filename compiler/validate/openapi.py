@@ -1,0 +1,78 @@
+"""The OpenAPI part of validation: openapi-spec-validator, mapped to located diagnostics.
+
+Layer: validate. Reads a bundled ``LoadedSpec``; reports into ``Diagnostics``.
+
+openapi-spec-validator's errors carry a path into the bundled document; the
+source map turns it into file, line and pointer. A few violations that real,
+widely deployed specs carry and that change nothing for the gateway (an empty
+``responses`` object, malformed JSON Schema annotations) are reported as
+warnings rather than refusing the whole document. Path-parameter checks are
+done by the IR builder with better messages, so the validator's own are skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openapi_spec_validator.validation.validators import (
+    OpenAPIV30SpecValidator,
+    OpenAPIV31SpecValidator,
+)
+
+from ..diagnostics import Diagnostics, join_pointer
+from ..source.loading import LoadedSpec
+
+__all__ = ["validate_openapi"]
+
+_ANNOTATION_KEYS = frozenset({"$vocabulary", "$schema", "$comment", "$id", "$anchor", "$dynamicAnchor"})
+_SKIPPED_ERRORS = frozenset({"UnresolvableParameterError", "ParameterDuplicateError", "DuplicateOperationIDError"})
+
+
+def _pointer(path: Any) -> str:
+    return join_pointer("", *[str(p) for p in path])
+
+
+def _tolerated(err: Any, path: list[Any]) -> bool:
+    if getattr(err, "validator", None) == "minProperties" and path and path[-1] == "responses":
+        return True
+    return any(isinstance(p, str) and p in _ANNOTATION_KEYS for p in path)
+
+
+def _message(err: Any) -> str:
+    msg = str(getattr(err, "message", err)).splitlines()[0]
+    if len(msg) > 300:
+        msg = msg[:300] + " ..."
+    validator = getattr(err, "validator", None)
+    if validator == "additionalProperties":
+        return f"unexpected field: {msg}"
+    if validator == "required":
+        return f"missing field: {msg}"
+    return msg
+
+
+def validate_openapi(spec: LoadedSpec, diags: Diagnostics) -> None:
+    cls = OpenAPIV31SpecValidator if spec.openapi_version.startswith("3.1") else OpenAPIV30SpecValidator
+    try:
+        errors = list(cls(spec.document).iter_errors())
+    except RecursionError:
+        diags.warning("GW209", spec.origin(""), "the OpenAPI validator could not finish on this document (nesting too deep); structural checks were skipped")
+        return
+    except Exception as exc:  # the validator itself failed on input it did not expect
+        diags.warning(
+            "GW209",
+            spec.origin(""),
+            f"the OpenAPI validator stopped early ({type(exc).__name__}: {str(exc)[:200]}); structural checks were skipped",
+        )
+        return
+    for err in errors:
+        if type(err).__name__ in _SKIPPED_ERRORS:
+            continue
+        path = list(getattr(err, "absolute_path", []) or [])
+        origin = spec.origin(_pointer(path))
+        if _tolerated(err, path):
+            diags.warning("GW209", origin, f"{_message(err)}; accepted")
+            continue
+        hint = None
+        if getattr(err, "validator", None) in ("oneOf", "anyOf"):
+            hint = "the value matches none of the shapes OpenAPI allows here; check field names and nesting"
+        diags.error("GW200", origin, _message(err), hint=hint)
