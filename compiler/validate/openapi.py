@@ -20,7 +20,7 @@ from openapi_spec_validator.validation.validators import (
 )
 
 from ..diagnostics import Diagnostics, join_pointer
-from ..source.loading import LoadedSpec
+from ..source.loading import LoadedSpec, resolve_pointer
 
 __all__ = ["validate_openapi"]
 
@@ -64,10 +64,20 @@ def validate_openapi(spec: LoadedSpec, diags: Diagnostics) -> None:
             f"the OpenAPI validator stopped early ({type(exc).__name__}: {str(exc)[:200]}); structural checks were skipped",
         )
         return
+    located = 0
+    unlocated: list[Any] = []
     for err in errors:
         if type(err).__name__ in _SKIPPED_ERRORS:
             continue
+        err = _best(err)
         path = list(getattr(err, "absolute_path", []) or [])
+        if _tolerated(err, path) and not _resolves(spec, path):
+            diags.warning("GW209", spec.origin(""), f"{_message(err)} (at {_pointer(path)}); accepted")
+            continue
+        if path and not _resolves(spec, path):
+            unlocated.append(err)  # a schema-relative path: usually repeats a located error
+            continue
+        located += 1
         origin = spec.origin(_pointer(path))
         if _tolerated(err, path):
             diags.warning("GW209", origin, f"{_message(err)}; accepted")
@@ -76,3 +86,24 @@ def validate_openapi(spec: LoadedSpec, diags: Diagnostics) -> None:
         if getattr(err, "validator", None) in ("oneOf", "anyOf"):
             hint = "the value matches none of the shapes OpenAPI allows here; check field names and nesting"
         diags.error("GW200", origin, _message(err), hint=hint)
+    if not located:
+        for err in unlocated:
+            diags.error("GW200", spec.origin(""), _message(err))
+
+
+def _best(err: Any) -> Any:
+    """For oneOf/anyOf failures, the branch error that got deepest says most."""
+    context = getattr(err, "context", None)
+    while getattr(err, "validator", None) in ("oneOf", "anyOf") and context:
+        candidates = [e for e in context if e.validator not in ("$ref", "required") or len(context) == 1]
+        err = max(candidates or context, key=lambda e: len(e.absolute_path))
+        context = getattr(err, "context", None)
+    return err
+
+
+def _resolves(spec: LoadedSpec, path: list[Any]) -> bool:
+    try:
+        resolve_pointer(spec.document, _pointer(path))
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True

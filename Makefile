@@ -1,0 +1,72 @@
+# gatewright: two commands do all the set-up.
+#   make demo   compile samples/petstore, start its backend and gateway, call them through the SDK
+#   make test   the whole test suite (installs what it needs: a venv, redis-server)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TYPECHECK := .typecheck/gatewright
+
+.PHONY: help install test test-fast typecheck lint demo bench fuzz golden clean system-deps
+
+help:
+	@echo "make demo       compile the petstore sample and run it end to end"
+	@echo "make test       run the whole test suite (installs dependencies first)"
+	@echo "make bench      run the benchmarks (prints ratios measured in one run)"
+	@echo "make typecheck  mypy --strict on compiler, runtime and generated golden code"
+	@echo "make lint       ruff"
+	@echo "make golden     regenerate the golden files after an intended change"
+
+$(STAMP): pyproject.toml
+	@if ! $(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1; then \
+		echo "installing python3-venv"; apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; fi
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) $(TYPECHECK)
+
+$(TYPECHECK):
+	@mkdir -p $(TYPECHECK)
+	@ln -sfn ../../compiler $(TYPECHECK)/compiler
+	@ln -sfn ../../runtime $(TYPECHECK)/runtime
+	@ln -sfn ../../templates $(TYPECHECK)/templates
+
+# Debian packages the tests and benchmarks use; installed only when missing.
+system-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+typecheck: install
+	MYPYPATH=.typecheck $(PY) -m mypy -p gatewright.compiler -p gatewright.runtime
+	$(PY) tests/golden/typecheck.py
+
+lint: install
+	$(PY) -m ruff check compiler runtime tests bench samples
+
+test: install system-deps
+	$(PY) -m pytest -q -x --durations=15
+	$(MAKE) --no-print-directory typecheck lint
+
+test-fast: install
+	$(PY) -m pytest -q -x -m "not slow"
+
+demo: install
+	$(PY) samples/petstore/demo.py
+
+bench: install system-deps
+	$(PY) bench/run_all.py
+
+golden: install
+	$(PY) tests/golden/regen.py
+
+clean:
+	rm -rf $(VENV) .typecheck .mypy_cache .ruff_cache .pytest_cache .demo out build dist *.egg-info
