@@ -84,6 +84,10 @@ CODES: dict[str, CodeInfo] = _table(
     ("GW314", W, "backend URL has no scheme or host until stage variables are applied"),
     ("GW315", I, "vendor extension imported into x-gateway"),
     ("GW316", W, "x-gateway key is not used at this level"),
+    ("GW317", E, "usage plan refers to an operation that does not exist"),
+    ("GW318", E, "cache key refers to a parameter the operation does not declare"),
+    ("GW319", E, "security scheme cannot be enforced as configured"),
+    ("GW320", E, "operation requires a security scheme that is not defined"),
     # schemas, naming and representability
     ("GW400", W, "schema construct is not validated by the gateway"),
     ("GW401", W, "regular expression is not supported by Python's re; pattern not enforced"),

@@ -21,7 +21,12 @@ from ..source.loading import LoadedSpec, resolve_pointer
 from .naming import NameScope, snake_case
 from .nodes import (
     Api,
+    ApiKeySettings,
+    AuthorizerSettings,
     Backend,
+    CacheKeyPart,
+    CachePolicy,
+    CacheSettings,
     EnvVarPart,
     Example,
     FunctionIntegration,
@@ -30,24 +35,31 @@ from .nodes import (
     HttpProxyIntegration,
     Integration,
     JSONValue,
+    JwtSettings,
     Limits,
     MediaType,
     MockIntegration,
     Operation,
     Parameter,
     ParameterLocation,
+    Quota,
     RequestBody,
     RequestPart,
+    ResourcePolicy,
     Response,
     RouteSegment,
     Schema,
     SecurityRequirement,
     SecurityScheme,
+    SigV4Settings,
     Stage,
     StageVarPart,
+    StoreSettings,
     Template,
     TemplatePart,
     TextPart,
+    Throttle,
+    UsagePlan,
     ValidationPolicy,
 )
 from .schemas import SchemaBuilder
@@ -259,10 +271,215 @@ def _build_security_schemes(ctx: _Ctx) -> tuple[SecurityScheme, ...]:
                 token_url=token_url,
                 scopes=tuple(scopes),
                 description=_str(body.get("description")),
+                gateway=_scheme_gateway(ctx, body, pointer),
                 origin=ctx.origin(pointer),
             )
         )
     return tuple(out)
+
+
+def _scheme_gateway(ctx: _Ctx, body: dict[str, Any], pointer: str) -> JwtSettings | SigV4Settings | AuthorizerSettings | None:
+    raw_xg = body.get("x-gateway")
+    raw: dict[str, Any] = raw_xg if isinstance(raw_xg, dict) else {}
+    xpointer = join_pointer(pointer, "x-gateway")
+    kind = raw.get("kind")
+    scheme_type = body.get("type")
+    http_scheme = str(body.get("scheme", "")).lower()
+    if kind == "sigv4" or (kind is None and scheme_type == "http" and http_scheme == "aws4-hmac-sha256"):
+        return SigV4Settings(service=raw.get("service", "execute-api"), region=raw.get("region"), max_skew_seconds=int(raw.get("maxSkewSeconds", 300)))
+    if kind == "authorizer":
+        handler = raw.get("handler")
+        url = raw.get("url")
+        if (handler is None) == (url is None):
+            ctx.diags.error("GW319", ctx.origin(xpointer), "an authorizer needs exactly one of 'handler' (package.module:function) or 'url'")
+            return None
+        if handler is not None and not _HANDLER.match(handler):
+            ctx.diags.error("GW306", ctx.origin(join_pointer(xpointer, "handler")), f"handler {handler!r} is not of the form 'package.module:function'")
+            return None
+        validation = raw.get("identityValidation")
+        if validation is not None:
+            try:
+                re.compile(validation)
+            except re.error as exc:
+                ctx.diags.error("GW319", ctx.origin(join_pointer(xpointer, "identityValidation")), f"identityValidation is not a valid regular expression ({exc.msg})")
+                return None
+        default_source = f"header.{body.get('name')}" if body.get("type") == "apiKey" and body.get("in") == "header" else "header.Authorization"
+        return AuthorizerSettings(
+            type=raw.get("type", "token"),
+            handler=handler,
+            url=url,
+            identity_sources=tuple(raw.get("identitySource", [default_source])),
+            identity_validation=validation,
+            result_ttl_seconds=int(raw.get("resultTtlSeconds", 300)),
+            timeout_ms=int(raw.get("timeoutMs", 10_000)),
+            context_header_prefix=raw.get("contextHeaderPrefix", "X-Gateway-Authorizer-"),
+        )
+    if kind == "jwt" or (kind is None and (scheme_type in ("oauth2", "openIdConnect") or (scheme_type == "http" and http_scheme == "bearer"))):
+        discovery = raw.get("discovery") or (body.get("openIdConnectUrl") if scheme_type == "openIdConnect" else None)
+        if kind == "jwt" and not (raw.get("jwksUri") or discovery):
+            ctx.diags.error("GW319", ctx.origin(xpointer), "a jwt scheme needs 'jwksUri' or 'discovery' (or an openIdConnect scheme's openIdConnectUrl)")
+            return None
+        if kind is None and not discovery:
+            return None  # declared for documentation only: nothing to verify tokens with
+        locations: list[tuple[Literal["header", "query", "cookie"], str, str]] = []
+        for loc in raw.get("locations", []):
+            for where in ("header", "query", "cookie"):
+                if where in loc:
+                    locations.append((where, loc[where], loc.get("prefix", "Bearer " if where == "header" else "")))
+        return JwtSettings(
+            issuer=raw.get("issuer"),
+            jwks_uri=raw.get("jwksUri"),
+            discovery_url=discovery,
+            audiences=tuple(raw.get("audiences", [])),
+            algorithms=tuple(raw.get("algorithms", ["RS256", "ES256"])),
+            leeway_seconds=int(raw.get("leewaySeconds", 0)),
+            scopes_claim=raw.get("scopesClaim"),
+            claims_to_headers=tuple(raw.get("claimsToHeaders", {}).items()),
+            locations=tuple(locations) or (("header", "Authorization", "Bearer "),),
+        )
+    return None
+
+
+def _throttle(raw: Any, pointer: str, ctx: _Ctx) -> Throttle | None:
+    raw, pointer = ctx.deref(raw, pointer)
+    if not isinstance(raw, dict) or "rate" not in raw or "burst" not in raw:
+        return None
+    return Throttle(rate=float(raw["rate"]), burst=int(raw["burst"]), origin=ctx.origin(pointer))
+
+
+def _build_usage_plans(ctx: _Ctx, operation_ids: set[str], stage_names: set[str]) -> tuple[UsagePlan, ...]:
+    raw = ctx.root_xg.get("usagePlans")
+    if not isinstance(raw, dict):
+        return ()
+    plans: list[UsagePlan] = []
+    for name, body in raw.items():
+        pointer = join_pointer("/x-gateway/usagePlans", name)
+        quota = None
+        if isinstance(body.get("quota"), dict):
+            q = body["quota"]
+            quota = Quota(limit=int(q["limit"]), period=q["period"], offset=int(q.get("offset", 0)), origin=ctx.origin(join_pointer(pointer, "quota")))
+        methods: list[tuple[str, Throttle]] = []
+        for op_id, m in (body.get("methods") or {}).items():
+            mpointer = join_pointer(pointer, "methods", op_id)
+            if op_id not in operation_ids:
+                ctx.diags.error("GW317", ctx.origin(mpointer), f"usage plan {name!r} sets a throttle for operation {op_id!r}, which does not exist")
+                continue
+            t = _throttle(m.get("throttle"), join_pointer(mpointer, "throttle"), ctx)
+            if t is not None:
+                methods.append((op_id, t))
+        stages = tuple(body.get("stages", []))
+        for i, st in enumerate(stages):
+            if st not in stage_names:
+                ctx.diags.error("GW313", ctx.origin(join_pointer(pointer, "stages", i)), f"stage {st!r} is not defined (stages: {', '.join(sorted(stage_names))})")
+        plans.append(
+            UsagePlan(
+                name=name,
+                throttle=_throttle(body.get("throttle"), join_pointer(pointer, "throttle"), ctx),
+                quota=quota,
+                method_throttles=tuple(methods),
+                stages=stages,
+                origin=ctx.origin(pointer),
+            )
+        )
+    return tuple(plans)
+
+
+def _build_api_keys(ctx: _Ctx) -> ApiKeySettings | None:
+    raw = ctx.root_xg.get("apiKeys")
+    if not isinstance(raw, dict):
+        return None
+    pointer = "/x-gateway/apiKeys"
+    sources: list[tuple[Literal["header", "query"], str]] = []
+    for src in raw.get("sources", ["header:X-API-Key"]):
+        where, _, name = src.partition(":")
+        sources.append((where, name))
+    store = None
+    if "store" in raw:
+        store = parse_template(raw["store"], ctx.origin(join_pointer(pointer, "store")), TemplateContext(allow_request=False), ctx.diags)
+        if store is not None:
+            _check_stage_parts(ctx, store)
+    return ApiKeySettings(sources=tuple(sources), store=store, origin=ctx.origin(pointer))
+
+
+def _build_store(ctx: _Ctx) -> StoreSettings | None:
+    raw = ctx.root_xg.get("store")
+    if not isinstance(raw, dict):
+        return None
+    pointer = "/x-gateway/store"
+    url = None
+    if "url" in raw:
+        url = parse_template(raw["url"], ctx.origin(join_pointer(pointer, "url")), TemplateContext(allow_request=False), ctx.diags)
+        if url is not None:
+            _check_stage_parts(ctx, url)
+            if url.is_static and not raw["url"].startswith(("memory://", "redis://", "rediss://")):
+                ctx.diags.error("GW300", url.origin, f"store URL {raw['url']!r} must start with memory:// or redis://")
+    return StoreSettings(url=url, prefix=raw.get("prefix", "gw:"), fail_mode=raw.get("failMode", "open"), origin=ctx.origin(pointer))
+
+
+def _build_cache_settings(ctx: _Ctx) -> CacheSettings | None:
+    raw = ctx.root_xg.get("cache")
+    if not isinstance(raw, dict):
+        return None
+    d = CacheSettings(origin=ctx.origin("/x-gateway/cache"))
+    return CacheSettings(
+        max_entry_bytes=int(raw.get("maxEntryBytes", d.max_entry_bytes)),
+        capacity_bytes=int(raw["capacityMb"]) * 1024 * 1024 if "capacityMb" in raw else d.capacity_bytes,
+        origin=d.origin,
+    )
+
+
+def _build_resource_policy(ctx: _Ctx) -> ResourcePolicy | None:
+    import ipaddress
+
+    raw = ctx.root_xg.get("resourcePolicy")
+    if not isinstance(raw, dict):
+        return None
+    pointer = "/x-gateway/resourcePolicy"
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("allow", "deny", "trustedProxies"):
+        entries = []
+        for i, entry in enumerate(raw.get(key, [])):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                ctx.diags.error("GW300", ctx.origin(join_pointer(pointer, key, i)), f"{entry!r} is not an IP address or CIDR block")
+                continue
+            entries.append(entry)
+        lists[key] = tuple(entries)
+    return ResourcePolicy(allow=lists["allow"], deny=lists["deny"], trusted_proxies=lists["trustedProxies"], origin=ctx.origin(pointer))
+
+
+def _cache_policy(ctx: _Ctx, settings: dict[str, tuple[Any, str]], method: str, params: list[Parameter]) -> CachePolicy | None:
+    if "cache" not in settings:
+        return None
+    raw, pointer = settings["cache"]
+    if raw is False or not isinstance(raw, dict) or raw.get("enabled") is False:
+        return None
+    declared = {(p.location, p.name.lower() if p.location == "header" else p.name) for p in params}
+    key: list[CacheKeyPart] = []
+    for i, part in enumerate(raw.get("key", [])):
+        source, _, name = part.partition(".")
+        lookup = name.lower() if source == "header" else name
+        if (source, lookup) not in declared and source != "header":
+            ctx.diags.error("GW318", ctx.origin(join_pointer(pointer, "key", i)), f"cache key {part!r} names a {source} parameter this operation does not declare")
+            continue
+        key.append(CacheKeyPart(source=source, name=name))
+    # path parameters are always part of the key: leaving them out serves one item for another
+    for p in params:
+        if p.location == "path" and not any(k.source == "path" and k.name == p.name for k in key):
+            key.append(CacheKeyPart(source="path", name=p.name))
+    invalidation = raw.get("invalidation", {})
+    methods = tuple(raw.get("methods", ["GET", "HEAD"]))
+    return CachePolicy(
+        ttl_seconds=int(raw.get("ttlSeconds", 300)),
+        key=tuple(key),
+        shared=raw.get("shared") is True,
+        methods=methods,
+        status_codes=tuple(raw.get("statusCodes", [])),
+        client_invalidation=invalidation.get("clientMaxAge0", "authorized"),
+        on_unauthorized_invalidation=invalidation.get("onUnauthorized", "succeed_with_header"),
+        origin=ctx.origin(pointer),
+    )
 
 
 def _security(raw: Any) -> tuple[SecurityRequirement, ...] | None:
@@ -790,10 +1007,29 @@ def _operations(ctx: _Ctx, base_path: str) -> tuple[Operation, ...]:
                 integration=integration,
                 validation=_validation_policy(settings),
                 max_body_bytes=int(limits_raw["maxBodyBytes"]) if isinstance(limits_raw, dict) and "maxBodyBytes" in limits_raw else None,
+                api_key_required=settings.get("apiKeyRequired", (False, ""))[0] is True,
+                throttle=_throttle(settings["throttle"][0], settings["throttle"][1], ctx) if "throttle" in settings else None,
+                cache=_cache_policy(ctx, settings, http_method, params),
                 origin=ctx.origin(opointer),
             )
         )
     return tuple(ops)
+
+
+def _check_security(ctx: _Ctx, doc: dict[str, Any], operations: tuple[Operation, ...], schemes: tuple[SecurityScheme, ...]) -> None:
+    components = ctx.doc.get("components")
+    raw_schemes = components.get("securitySchemes") if isinstance(components, dict) else None
+    known = set(raw_schemes) if isinstance(raw_schemes, dict) else set()
+    root = _security(doc.get("security")) or ()
+    for req in root:
+        for key, _ in req.schemes:
+            if key not in known:
+                ctx.diags.error("GW320", ctx.origin("/security"), f"security scheme {key!r} is not defined under components.securitySchemes")
+    for op in operations:
+        for req in op.security or ():
+            for key, _ in req.schemes:
+                if key not in known:
+                    ctx.diags.error("GW320", op.origin.child("security"), f"security scheme {key!r} is not defined under components.securitySchemes")
 
 
 def _package_names(title: str, override: str | None) -> tuple[str, str]:
@@ -823,6 +1059,8 @@ def build_api(spec: LoadedSpec, diags: Diagnostics, options: BuildOptions | None
     name, package = _package_names(title, options.name or _str(root_xg.get("name")))
     error_format = root_xg.get("errorFormat", "message")
     servers = tuple(s["url"] for s in doc.get("servers", []) if isinstance(s, dict) and isinstance(s.get("url"), str)) if isinstance(doc.get("servers"), list) else ()
+    security_schemes = _build_security_schemes(ctx)
+    _check_security(ctx, doc, operations, security_schemes)
     api = Api(
         title=title,
         version=str(info.get("version", "")),
@@ -836,8 +1074,16 @@ def build_api(spec: LoadedSpec, diags: Diagnostics, options: BuildOptions | None
         backends=backends,
         operations=operations,
         models=ctx.schemas.models(),
-        security_schemes=_build_security_schemes(ctx),
+        security_schemes=security_schemes,
         security=_security(doc.get("security")) or (),
+        throttle=_throttle(root_xg.get("throttle"), "/x-gateway/throttle", ctx) if "throttle" in root_xg else None,
+        account_throttle=_throttle(root_xg.get("accountThrottle"), "/x-gateway/accountThrottle", ctx) if "accountThrottle" in root_xg else None,
+        rate_limit_headers=root_xg.get("rateLimitHeaders", "ietf"),
+        usage_plans=_build_usage_plans(ctx, {o.id for o in operations}, {s.name for s in stages}),
+        api_keys=_build_api_keys(ctx),
+        store=_build_store(ctx),
+        cache=_build_cache_settings(ctx),
+        resource_policy=_build_resource_policy(ctx),
         limits=ctx.limits,
         error_format="problem+json" if error_format == "problem+json" else "message",
         gateway_responses=_build_gateway_responses(ctx),

@@ -23,7 +23,13 @@ from ..diagnostics import Origin
 
 __all__ = [
     "Api",
+    "ApiKeySettings",
+    "AuthSettings",
+    "AuthorizerSettings",
     "Backend",
+    "CacheKeyPart",
+    "CachePolicy",
+    "CacheSettings",
     "Discriminator",
     "EnvVarPart",
     "Example",
@@ -33,6 +39,7 @@ __all__ = [
     "HttpProxyIntegration",
     "Integration",
     "JSONValue",
+    "JwtSettings",
     "Limits",
     "MediaType",
     "MockIntegration",
@@ -41,18 +48,24 @@ __all__ = [
     "Parameter",
     "ParameterLocation",
     "Property",
+    "Quota",
     "RequestBody",
     "RequestPart",
+    "ResourcePolicy",
     "Response",
     "RouteSegment",
     "Schema",
     "SecurityRequirement",
     "SecurityScheme",
+    "SigV4Settings",
     "Stage",
     "StageVarPart",
+    "StoreSettings",
     "Template",
     "TemplatePart",
     "TextPart",
+    "Throttle",
+    "UsagePlan",
     "ValidationPolicy",
 ]
 
@@ -345,6 +358,127 @@ class Limits:
     integration_timeout_ms: int = 29_000
 
 
+
+# --------------------------------------------------------------------------- traffic policies
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Throttle:
+    """A token bucket: starts full with ``burst`` tokens, refills at ``rate`` per second."""
+
+    rate: float
+    burst: int
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quota:
+    """``limit`` requests per UTC ``period``, the window start shifted by ``offset`` units
+    (days into the week or month, hours into the day)."""
+
+    limit: int
+    period: Literal["day", "week", "month"]
+    offset: int = 0
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UsagePlan:
+    name: str
+    throttle: Throttle | None = None
+    quota: Quota | None = None
+    # per-operation throttles inside the plan: (operation id, throttle)
+    method_throttles: tuple[tuple[str, Throttle], ...] = ()
+    stages: tuple[str, ...] = ()  # empty: every stage
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKeySettings:
+    sources: tuple[tuple[Literal["header", "query"], str], ...] = (("header", "X-API-Key"),)
+    store: Template | None = None  # key store URL; None: the embedded SQLite default
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreSettings:
+    """Where counters, buckets and cache entries live: ``memory://`` or ``redis://``."""
+
+    url: Template | None = None  # None: memory://
+    prefix: str = "gw:"
+    fail_mode: Literal["open", "closed"] = "open"
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheKeyPart:
+    source: Literal["path", "query", "header"]
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CachePolicy:
+    ttl_seconds: int = 300
+    key: tuple[CacheKeyPart, ...] = ()
+    shared: bool = False  # True: one entry for every principal
+    methods: tuple[str, ...] = ("GET", "HEAD")
+    status_codes: tuple[int, ...] = ()  # empty: every 2xx
+    client_invalidation: Literal["authorized", "anyone", "never"] = "authorized"
+    on_unauthorized_invalidation: Literal["fail_403", "succeed_with_header", "succeed_without_header"] = "succeed_with_header"
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CacheSettings:
+    """API-wide cache store limits."""
+
+    max_entry_bytes: int = 1024 * 1024
+    capacity_bytes: int = 64 * 1024 * 1024
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResourcePolicy:
+    allow: tuple[str, ...] = ()  # CIDRs or addresses; empty: everyone not denied
+    deny: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JwtSettings:
+    issuer: str | None = None
+    jwks_uri: str | None = None
+    discovery_url: str | None = None  # OIDC discovery document
+    audiences: tuple[str, ...] = ()
+    algorithms: tuple[str, ...] = ("RS256", "ES256")
+    leeway_seconds: int = 0
+    scopes_claim: str | None = None  # None: "scope" (space separated) then "scp"
+    claims_to_headers: tuple[tuple[str, str], ...] = ()  # (claim, header)
+    locations: tuple[tuple[Literal["header", "query", "cookie"], str, str], ...] = (("header", "Authorization", "Bearer "),)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SigV4Settings:
+    service: str = "execute-api"
+    region: str | None = None
+    max_skew_seconds: int = 300
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthorizerSettings:
+    type: Literal["token", "request"] = "token"
+    handler: str | None = None  # "package.module:function"
+    url: str | None = None  # or an HTTP endpoint that receives the event
+    identity_sources: tuple[str, ...] = ("header.Authorization",)
+    identity_validation: str | None = None  # regex, token type only
+    result_ttl_seconds: int = 300
+    timeout_ms: int = 10_000
+    context_header_prefix: str = "X-Gateway-Authorizer-"
+
+
+AuthSettings: TypeAlias = "JwtSettings | SigV4Settings | AuthorizerSettings"
+
 # --------------------------------------------------------------------------- security
 
 
@@ -361,6 +495,9 @@ class SecurityScheme:
     token_url: str | None = None  # oauth2 client credentials
     scopes: tuple[str, ...] = ()
     description: str | None = None
+    # how the gateway enforces it (x-gateway on the scheme); None: by the scheme's type
+    # (apiKey: the API key store; http bearer/oauth2/openIdConnect: JWT with defaults)
+    gateway: JwtSettings | SigV4Settings | AuthorizerSettings | None = None
     origin: Origin
 
 
@@ -389,6 +526,11 @@ class Operation:
     integration: Integration
     validation: ValidationPolicy = field(default_factory=ValidationPolicy)
     max_body_bytes: int | None = None  # None: the API limit
+    api_key_required: bool = False
+    throttle: Throttle | None = None
+    cache: CachePolicy | None = None
+    # x-gateway idempotency key: a non-idempotent method the SDK may retry with one key
+    idempotent: bool = False
     origin: Origin
 
 
@@ -439,6 +581,14 @@ class Api:
     limits: Limits = field(default_factory=Limits)
     error_format: Literal["message", "problem+json"] = "message"
     gateway_responses: tuple[GatewayResponseOverride, ...] = ()
+    throttle: Throttle | None = None  # API/stage level
+    account_throttle: Throttle | None = None  # the ceiling over everything
+    rate_limit_headers: Literal["ietf", "legacy", "none"] = "ietf"
+    usage_plans: tuple[UsagePlan, ...] = ()
+    api_keys: ApiKeySettings | None = None
+    store: StoreSettings | None = None
+    cache: CacheSettings | None = None
+    resource_policy: ResourcePolicy | None = None
     sources: tuple[str, ...] = ()  # every input file, relative, sorted
     source_hash: str = ""  # sha256 over the input files and the effective options
     origin: Origin

@@ -23,6 +23,13 @@ _JSON_TYPES: tuple[JsonType, ...] = ("null", "boolean", "integer", "number", "st
 _COMPONENT_PREFIX = "/components/schemas/"
 
 
+def _as_type(name: str) -> JsonType:
+    for t in _JSON_TYPES:
+        if t == name:
+            return t
+    raise ValueError(name)
+
+
 def _num(value: Any) -> float | int | None:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
@@ -142,9 +149,9 @@ class SchemaBuilder:
         t = raw.get("type")
         types: list[JsonType] | None
         if isinstance(t, str):
-            types = [t] if t in _JSON_TYPES else None
+            types = [_as_type(t)] if t in _JSON_TYPES else None
         elif isinstance(t, list):
-            types = [cast(JsonType, x) for x in t if x in _JSON_TYPES]
+            types = [_as_type(x) for x in t if x in _JSON_TYPES]
         else:
             types = None
         if types is not None and raw.get("nullable") is True and "null" not in types:

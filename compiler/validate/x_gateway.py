@@ -50,6 +50,11 @@ def _targets(doc: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
     comps = doc.get("components")
     if isinstance(comps, dict) and "x-gateway" in comps:
         yield "components", "/components/x-gateway", comps["x-gateway"]
+    schemes = comps.get("securitySchemes") if isinstance(comps, dict) else None
+    if isinstance(schemes, dict):
+        for name, scheme in schemes.items():
+            if isinstance(scheme, dict) and "x-gateway" in scheme:
+                yield "securityScheme", join_pointer("/components/securitySchemes", name, "x-gateway"), scheme["x-gateway"]
     paths = doc.get("paths")
     if not isinstance(paths, dict):
         return
