@@ -80,6 +80,8 @@ class NameScope:
 
     def claim(self, candidate: str) -> str:
         name = candidate
+        if self._key(name) in self._taken and not candidate.endswith("_"):
+            name = candidate + "_"  # quote -> quote_, as PEP 8 suggests for clashes
         n = 2
         while self._key(name) in self._taken:
             name = f"{candidate}_{n}" if not candidate.endswith("_") else f"{candidate}{n}"
