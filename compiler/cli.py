@@ -166,15 +166,15 @@ def schema_command() -> None:
     click.echo(schema_text(), nl=False)
 
 
-def _register_optional_commands() -> None:
-    try:
-        from .keys_cli import keys
-    except ImportError:
-        return
+def _register_commands() -> None:
+    from .export_cli import export
+    from .keys_cli import keys
+
+    main.add_command(export)
     main.add_command(keys)
 
 
-_register_optional_commands()
+_register_commands()
 
 
 def _located_usage_error(diags: Diagnostics, path: Path, message: str) -> None:

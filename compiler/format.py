@@ -19,6 +19,7 @@ import os
 import re
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 import black
@@ -33,7 +34,7 @@ __all__ = ["BLACK_MODE", "FormatCache", "format_source", "format_tree", "header_
 BLACK_MODE = black.Mode(target_versions={TargetVersion.PY311}, line_length=88)
 _BLOCK_START = re.compile(r"^(?:async def |def |class |@)")
 _PARALLEL_MIN_LINES = 4000  # below this, process start-up costs more than it saves
-_CACHE_SALT = f"black={black.__version__};mode={BLACK_MODE!r}".encode()
+_CACHE_SALT = f"black={metadata.version('black')};mode={BLACK_MODE!r}".encode()
 
 
 def header_lines(api: Api, options: EmitOptions) -> list[str]:
