@@ -20,7 +20,7 @@ from .emit.base import EmitOptions, Emitter, FileTree
 from .format import format_tree
 from .ir.build import BuildOptions, build_api
 from .ir.nodes import Api
-from .source.loading import LoadedSpec, load
+from .source.loading import LoadedSpec, LoadFailed, SourceFile, load
 from .validate.openapi import validate_openapi
 from .validate.x_gateway import validate_x_gateway
 
@@ -34,19 +34,26 @@ class Locator:
 
     def __init__(self) -> None:
         self.specs: list[LoadedSpec] = []
+        # files of specs that failed to load: their load errors still need positions
+        self.files: list[SourceFile] = []
 
     def position(self, origin: Origin) -> Position | None:
         for spec in self.specs:
             pos = spec.position(origin)
             if pos is not None:
                 return pos
+        for f in self.files:
+            if f.label == origin.file:
+                return f.position(origin.pointer)
         return None
 
 
 def load_and_validate(path: Path, diags: Diagnostics, locator: Locator | None = None) -> LoadedSpec | None:
     try:
         spec = load(path, diags)
-    except SpecError:
+    except LoadFailed as exc:
+        if locator is not None:
+            locator.files.extend(exc.files.values())
         return None
     if locator is not None:
         locator.specs.append(spec)

@@ -762,10 +762,14 @@ def _import_aws(ctx: _Ctx, aws: Any, pointer: str, op_raw: dict[str, Any], path:
 
 def _build_parameter(ctx: _Ctx, raw: Any, pointer: str, scope: NameScope) -> Parameter | None:
     body, pointer = ctx.deref(raw, pointer)
+    # normally caught by the OpenAPI validator; reported here too, because the
+    # validator can stop early on such a parameter and it must not vanish silently
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        ctx.diags.error("GW200", ctx.origin(pointer), "a parameter needs a 'name' string")
         return None
     location = body.get("in")
     if location not in ("path", "query", "header", "cookie"):
+        ctx.diags.error("GW200", ctx.origin(pointer), f"parameter {body['name']!r} needs 'in': one of path, query, header, cookie (got {location!r})")
         return None
     loc = cast(ParameterLocation, location)
     style = body.get("style") or ("form" if loc in ("query", "cookie") else "simple")

@@ -35,7 +35,7 @@ from ..diagnostics import (
 )
 from .yamlio import SyntaxProblem, find_position, parse_text
 
-__all__ = ["LoadedSpec", "SourceFile", "load", "load_many", "resolve_pointer"]
+__all__ = ["LoadFailed", "LoadedSpec", "SourceFile", "load", "load_many", "resolve_pointer"]
 
 # Keys whose values are maps from names to OpenAPI/JSON Schema objects.
 _MAP_KEYS = frozenset(
@@ -78,9 +78,11 @@ class SourceFile:
     data: Any
     is_json: bool
     positions: dict[str, Any] = field(default_factory=dict)
+    # where parsing stopped, for a file with a syntax error: its only known position
+    problem: tuple[int, int] | None = None
 
     def position(self, pointer: str) -> Position | None:
-        found = find_position(self.text, pointer, self.positions)
+        found = self.problem or find_position(self.text, pointer, self.positions)
         if found is None:
             return None
         line, col = found
@@ -135,6 +137,15 @@ class LoadedSpec:
             h.update(b"\0")
         h.update(extra.encode())
         return h.hexdigest()
+
+
+class LoadFailed(SpecError):
+    """Loading stopped after reporting; ``files`` are what was read, so the
+    diagnostics can still be shown with a line and column."""
+
+    def __init__(self, files: dict[Path, SourceFile]) -> None:
+        super().__init__("load failed")
+        self.files = files
 
 
 def resolve_pointer(document: Any, pointer: str) -> Any:
@@ -201,7 +212,7 @@ class _Loader:
             data = parse_text(text, is_json=is_json)
         except SyntaxProblem as exc:
             self.failed.add(path)
-            src = SourceFile(path, label, text, None, is_json)
+            src = SourceFile(path, label, text, None, is_json, problem=(exc.line, exc.column))
             self.files[path] = src
             self.diags.error("GW101", Origin(label), f"{exc.message} at line {exc.line}, column {exc.column}")
             return None
@@ -220,6 +231,7 @@ class _Bundler:
     inlined: dict[str, tuple[SourceFile, str]] = field(default_factory=dict)
     mappings: list[tuple[dict[str, Any], SourceFile, str]] = field(default_factory=list)
     ids: dict[str, str] = field(default_factory=dict)  # absolute $id / $id#anchor -> pointer
+    ref_sites: list[str] = field(default_factory=list)  # bundled pointers holding an internal $ref
 
     def run(self) -> dict[str, Any]:
         data = self.root.data
@@ -265,6 +277,16 @@ class _Bundler:
             return self.reference(value, src, ptr, out, kind)
         return {k: self.child(k, v, src, ptr, out, kind) for k, v in value.items()}
 
+    def missing_target(self, origin: Origin, ref: str, label: str) -> None:
+        if "x-gateway" in origin.pointer.split("/"):
+            self.diags.error("GW305", origin, f"$ref {ref!r} points to nothing in {label!r}", hint="reusable x-gateway objects live under components.x-gateway")
+        else:
+            self.diags.error("GW103", origin, f"$ref {ref!r} points to nothing in {label!r}")
+
+    def internal_ref(self, out: str, target: str, siblings: dict[str, Any]) -> dict[str, Any]:
+        self.ref_sites.append(out)
+        return {"$ref": "#" + _encode_fragment(target), **siblings}
+
     def split_ref(self, ref: str, src: SourceFile) -> tuple[Path | None, str]:
         parts = urlsplit(ref)
         if parts.scheme and len(parts.scheme) > 1:  # not a Windows drive letter
@@ -299,7 +321,7 @@ class _Bundler:
         siblings = {k: self.child(k, v, src, ptr, out, kind) for k, v in node.items() if k != "$ref"}
         by_id = self.ids.get(_absolute_ref(src, ref))
         if by_id is not None:
-            return {"$ref": "#" + _encode_fragment(by_id), **siblings}
+            return self.internal_ref(out, by_id, siblings)
         target_path, target_ptr = self.split_ref(ref, src)
         if target_path is None:
             self.diags.error("GW102", origin, f"remote reference {ref!r} is not fetched", hint="download the document and refer to it by a relative path")
@@ -315,26 +337,26 @@ class _Bundler:
         if target_path == self.root.path and src is self.root:
             # an internal reference of the root document: kept, checked later
             if not _exists(self.root.data, target_ptr):
-                self.diags.error("GW103", origin, f"$ref {ref!r} points to nothing in {src.label!r}")
+                self.missing_target(origin, ref, src.label)
                 return siblings
-            return {"$ref": "#" + _encode_fragment(target_ptr), **siblings}
+            return self.internal_ref(out, target_ptr, siblings)
         if target_path == self.root.path:
             if not _exists(self.root.data, target_ptr):
-                self.diags.error("GW103", origin, f"$ref {ref!r} points to nothing in {self.root.label!r}")
+                self.missing_target(origin, ref, self.root.label)
                 return siblings
-            return {"$ref": "#" + _encode_fragment(target_ptr), **siblings}
+            return self.internal_ref(out, target_ptr, siblings)
         key = (target_path, target_ptr)
         # OpenAPI allows no $ref on operations or name maps: those are always inlined
         operation_site = kind == "map" or _is_operation_pointer(out)
         if key in self.seen and (key in self.active or not operation_site):
-            return {"$ref": "#" + _encode_fragment(self.seen[key]), **siblings}
+            return self.internal_ref(out, self.seen[key], siblings)
         target = self.loader.read(target_path, origin)
         if target is None:
             return siblings
         try:
             value = resolve_pointer(target.data, target_ptr)
         except (KeyError, TypeError, ValueError):
-            self.diags.error("GW103", origin, f"$ref {ref!r} points to nothing in {target.label!r}")
+            self.missing_target(origin, ref, target.label)
             return siblings
         if key in self.active:
             self.diags.error("GW106", origin, f"$ref {ref!r} refers to itself without reaching a value")
@@ -464,22 +486,48 @@ def load(path: Path, diags: Diagnostics) -> LoadedSpec:
     if root is None or root.data is None:
         if root is not None and not diags.has_errors:
             diags.error("GW108", Origin(root.label), "the document is empty; expected an OpenAPI object")
-        raise SpecError("load failed")
+        raise LoadFailed(loader.files)
     if not isinstance(root.data, dict):
         diags.error("GW108", Origin(root.label), f"the document root must be a mapping, got {_json_type(root.data)}")
-        raise SpecError("load failed")
+        raise LoadFailed(loader.files)
     version = _check_version(root.data, root, diags)
     if version is None:
-        raise SpecError("load failed")
+        raise LoadFailed(loader.files)
     bundler = _Bundler(loader, root, diags)
     try:
         document = bundler.run()
     except RecursionError:
         diags.error("GW106", Origin(root.label), "the document nests too deeply to load")
-        raise SpecError("load failed") from None
+        raise LoadFailed(loader.files) from None
+    spec = LoadedSpec(root, loader.files, document, bundler.inlined, version)
+    _report_ref_cycles(spec, bundler.ref_sites, diags)
     if diags.has_errors:
-        raise SpecError("load failed")
-    return LoadedSpec(root, loader.files, document, bundler.inlined, version)
+        raise LoadFailed(loader.files)
+    return spec
+
+
+def _report_ref_cycles(spec: LoadedSpec, sites: list[str], diags: Diagnostics) -> None:
+    """A chain of ``$ref``s that comes back to itself never reaches a value; later
+    stages would loop on it, so it is reported once per cycle, at its first member."""
+    settled: set[str] = set()
+    for site in sites:
+        chain: list[str] = []
+        pointer: str | None = site
+        while pointer is not None and pointer not in settled and pointer not in chain:
+            chain.append(pointer)
+            try:
+                node = resolve_pointer(spec.document, pointer)
+            except (KeyError, TypeError, ValueError, RecursionError):
+                node = None
+            ref = node.get("$ref") if isinstance(node, dict) else None
+            pointer = unquote(ref[1:]) if isinstance(ref, str) and ref.startswith("#") else None
+        if pointer is not None and pointer in chain:
+            cycle = chain[chain.index(pointer) :]
+            first = min(cycle)
+            start = cycle.index(first)
+            names = " -> ".join(str(spec.origin(p)) for p in [*cycle[start:], *cycle[:start], first])
+            diags.error("GW106", spec.origin(join_pointer(first, "$ref")), f"$ref cycle never reaches a value: {names}", hint="one of these references must point to a real schema or object")
+        settled.update(chain)
 
 
 def load_many(paths: list[Path], diags: Diagnostics) -> Iterator[LoadedSpec]:

@@ -102,8 +102,8 @@ def find_position(text: str, pointer: str, cache: dict[str, Any]) -> tuple[int, 
     if "node" not in cache:
         cache["node"] = _compose(text)
     node = cache["node"]
-    if node is None:
-        return None
+    if node is None:  # an empty document (or only comments): its root is the start of the file
+        return (1, 1) if not pointer else None
     tokens = [_unescape(t) for t in pointer.split("/")[1:]] if pointer else []
     mark_node = node
     for token in tokens:

@@ -70,12 +70,33 @@ def _targets(doc: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
                 yield "operationSettings", join_pointer(base, method, "x-gateway"), op["x-gateway"]
 
 
+def _is_kind_miss(err: jsonschema.ValidationError) -> bool:
+    return err.validator == "const" and list(err.relative_path) == ["type"]
+
+
 def _best(err: jsonschema.ValidationError) -> jsonschema.ValidationError:
-    """For oneOf failures, report the branch that got furthest, not 'is not valid under any'."""
-    if err.validator == "oneOf" and err.context:
-        # prefer the branch whose "type" const matched (the user picked that kind)
-        return min(err.context, key=lambda e: (e.validator == "const", -len(e.absolute_path)))
-    return err
+    """For oneOf failures, report the branch the user meant, not 'is not valid under any'."""
+    if err.validator != "oneOf" or not err.context:
+        return err
+    branches: dict[object, list[jsonschema.ValidationError]] = {}
+    for e in err.context:
+        branches.setdefault(e.relative_schema_path[0] if e.relative_schema_path else None, []).append(e)
+    if isinstance(err.instance, dict) and "$ref" not in err.instance:
+        # an inline object: the {$ref: ...} branch is not what the user meant
+        branches = {k: v for k, v in branches.items() if not any(e.validator == "required" and "$ref" in e.validator_value for e in v)}
+    chosen = [v for v in branches.values() if not any(_is_kind_miss(e) for e in v)]
+    if not chosen:
+        misses = [e for v in branches.values() for e in v if _is_kind_miss(e)]
+        if misses:  # no branch accepts this "type": name them all
+            return jsonschema.ValidationError(
+                "unknown type",
+                validator="enum",
+                validator_value=[e.validator_value for e in misses],
+                instance=misses[0].instance,
+                path=misses[0].absolute_path,
+            )
+        chosen = list(branches.values()) or [list(err.context)]
+    return max((e for v in chosen for e in v), key=lambda e: len(e.absolute_path))
 
 
 def _message(err: jsonschema.ValidationError) -> str:
