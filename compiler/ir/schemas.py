@@ -194,6 +194,23 @@ class SchemaBuilder:
                         origin=self.spec.origin(ppointer),
                     )
                 )
+        # a required name without a properties entry still must be present
+        if isinstance(required_raw, list):
+            known = {p.name for p in props}
+            scope_extra = NameScope(reserved=[p.py_name for p in props] + ["model_config"])
+            for name in required_raw:
+                if isinstance(name, str) and name not in known:
+                    known.add(name)
+                    rpointer = join_pointer(pointer, "required")
+                    props.append(
+                        Property(
+                            name=name,
+                            py_name=scope_extra.snake(name, fallback="field"),
+                            schema=Schema(origin=self.spec.origin(rpointer)),
+                            required=True,
+                            origin=self.spec.origin(rpointer),
+                        )
+                    )
         addl_raw = raw.get("additionalProperties")
         additional: Schema | bool | None
         if isinstance(addl_raw, bool):
