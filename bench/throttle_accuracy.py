@@ -74,7 +74,10 @@ def serve(port: int, store_url: str) -> None:
 
     limiter = Limiter(store_from_url(store_url, prefix="bench:"))
     app = web.Application(
-        middlewares=[route, throttle_middleware(limiter=limiter, api=TokenBucket(rate=RATE, burst=BURST))]
+        middlewares=[
+            route,
+            throttle_middleware(limiter=limiter, api=TokenBucket(rate=RATE, burst=BURST)),
+        ]
     )
     app.router.add_get("/", ok)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
@@ -119,7 +122,9 @@ def measure(label: str, store_url: str, processes: int, seconds: float, workers:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--redis-url", help="use this Redis instead of starting redis-server")
@@ -142,8 +147,19 @@ def main(argv: Sequence[str] | None = None) -> None:
                 return
             port = free_port()
             redis_process = subprocess.Popen(
-                [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", workdir],
+                [
+                    binary,
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    workdir,
+                ],
                 stdout=subprocess.DEVNULL,
             )
             wait_for_port(port)

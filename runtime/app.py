@@ -1,0 +1,362 @@
+"""Assemble a gateway application: stage selection, routes, middlewares, health endpoints.
+
+Layer: runtime (aiohttp, stdlib). Generated ``app.py`` calls :func:`build_gateway_app`.
+
+Per request, in this order (one aiohttp handler, see :func:`gateway_handler`)::
+
+    request id            X-Request-Id propagated when well-formed, else generated
+    gateway checks        /healthz, /readyz, URL and header limits (414, 431), route
+                          match (404, 405), body size (413), content type (415); sets
+                          request[REQUEST_ID], request[ROUTE_MATCH], request[CURRENT_OPERATION]
+    (outer_middlewares    CORS, compression: aiohttp app middlewares around all of this)
+    *extra_middlewares    feature middlewares (auth, throttling, caching), in order:
+                          plain ``@web.middleware`` functions that raise GatewayError
+    operation handler     generated: validation, then the integration
+
+A :class:`GatewayError` raised at any step (feature middlewares included) becomes a
+gateway response; anything unexpected is logged and answers ``DEFAULT_5XX``.
+
+Everything that can be decided at start-up is: missing stages, stage variables and
+environment variables, unimportable functions and bad backend URLs are reported
+together as one :class:`ConfigurationError` before the gateway listens.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import os
+import re
+from collections.abc import Mapping, Sequence
+from itertools import chain
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from .config import ApiConfig
+from .context import REQUEST_ID, ROUTE_MATCH, RouteMatch
+from .errors import ConfigurationError, GatewayError
+from .integration import CURRENT_OPERATION, Route, RouteEntry, StartupContext
+from .responses import GatewayResponses
+from .router import MethodNotAllowed, Router
+from .templating import resolve_env_references
+
+__all__ = [
+    "GATEWAY_STATE",
+    "GatewayState",
+    "build_gateway_app",
+    "feature_chain",
+    "gateway_handler",
+]
+
+_log = logging.getLogger("gatewright.gateway")
+
+# SECURITY: a propagated request id is echoed in headers and logs, so only a short
+# token of safe characters is accepted; anything else is replaced.
+_REQUEST_ID_SYNTAX = re.compile(r"[A-Za-z0-9._:+=/-]{1,128}")
+_HEALTH_BODY = b'{"status":"ok"}'
+_DRAINING_BODY = b'{"status":"draining"}'
+
+
+class GatewayState:
+    """Per-app state shared by the middlewares and the server (``app[GATEWAY_STATE]``)."""
+
+    __slots__ = (
+        "api",
+        "base_path",
+        "draining",
+        "limits",
+        "responses",
+        "router",
+        "stage",
+    )
+
+    def __init__(
+        self,
+        *,
+        api: ApiConfig,
+        stage: str,
+        router: Router[RouteEntry],
+        responses: GatewayResponses,
+    ) -> None:
+        self.api = api
+        self.stage = stage
+        self.router = router
+        self.responses = responses
+        self.limits = api.limits
+        self.base_path = api.base_path.rstrip("/")
+        self.draining = False  # set on SIGTERM: /readyz answers 503
+
+    def locate(self, method: str, raw_path: str) -> RouteEntry | None:
+        """The operation ``method raw_path`` would reach (``raw_path`` includes basePath).
+
+        For middlewares outside routing, such as CORS preflights, which need to know
+        the operation another method would reach. ``None`` for 404 and 405.
+        """
+        base_path = self.base_path
+        if base_path:
+            if raw_path == base_path:
+                raw_path = "/"
+            elif raw_path.startswith(base_path + "/"):
+                raw_path = raw_path[len(base_path) :]
+            else:
+                return None
+        found = self.router.match(method, raw_path)
+        if found is None or isinstance(found, MethodNotAllowed):
+            return None
+        return found[0]
+
+
+GATEWAY_STATE = web.AppKey("gatewright_gateway_state", GatewayState)
+
+
+# Request ids: a random per-process prefix and a counter, unique without a syscall
+# per request (os.urandom costs more than the rest of the id handling together).
+_REQUEST_ID_PREFIX = os.urandom(8).hex()
+_request_counter = itertools.count(1)
+
+
+_HTTP_STATUS_TYPES = {
+    404: "RESOURCE_NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "REQUEST_TOO_LARGE",
+    414: "URI_TOO_LONG",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    431: "REQUEST_HEADER_FIELDS_TOO_LARGE",
+}
+
+
+def _from_http_exception(exc: web.HTTPException) -> GatewayError:
+    status = exc.status
+    response_type = _HTTP_STATUS_TYPES.get(status)
+    if response_type is None:
+        response_type = "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
+    return GatewayError(response_type, exc.reason if status < 500 else None)
+
+
+async def _call_operation(request: web.Request) -> web.StreamResponse:
+    entry = request[CURRENT_OPERATION]
+    return await entry.route.handler(request, entry.integration)
+
+
+def feature_chain(middlewares: Sequence[Middleware], innermost: Handler) -> Handler:
+    """Compose ``@web.middleware`` functions around ``innermost`` once, at start-up.
+
+    The first middleware is the outermost, as in ``web.Application(middlewares=...)``.
+    """
+    handler = innermost
+    for middleware in reversed(middlewares):
+        handler = functools.partial(middleware, handler=handler)
+    return handler
+
+
+def gateway_handler(state: GatewayState, features: Handler | None) -> Handler:
+    """The one aiohttp handler of a gateway app: errors, routing, checks, then ``features``.
+
+    In order: request id (propagated when well-formed, else generated); ``/healthz``
+    and ``/readyz``; URL (414) and header (431) limits; the route match (404, 405 with
+    ``Allow``), which sets ``request[ROUTE_MATCH]`` and ``request[CURRENT_OPERATION]``;
+    body size (413) and content type (415); then the feature middlewares and the
+    operation handler (``features`` is None when there are no feature middlewares). A :class:`GatewayError` from anywhere is rendered through the
+    gateway responses table, an aiohttp HTTP exception keeps its 4xx/5xx meaning, and
+    anything else is logged with the request id and answers ``DEFAULT_5XX``.
+
+    Everything runs in one coroutine rather than as aiohttp middlewares: each
+    middleware layer costs a coroutine and a wrapper per request.
+    """
+    responses = state.responses
+    router = state.router
+    base_path = state.base_path
+    base_prefix = base_path + "/"
+    max_url = state.limits.max_url_length
+    max_headers = state.limits.max_header_bytes
+
+    async def gateway(request: web.Request) -> web.StreamResponse:
+        request_id = request.headers.get("X-Request-Id")
+        if request_id is None or not _REQUEST_ID_SYNTAX.fullmatch(request_id):
+            request_id = f"{_REQUEST_ID_PREFIX}{next(_request_counter):012x}"
+        request[REQUEST_ID] = request_id
+        try:
+            raw_path = request.rel_url.raw_path
+            if raw_path == "/healthz" or raw_path == "/readyz":
+                return _health(raw_path, state)
+            if len(request.raw_path) > max_url:
+                raise GatewayError("URI_TOO_LONG", detail={"limit": max_url})
+            if sum(map(len, chain.from_iterable(request.raw_headers))) > max_headers:
+                raise GatewayError("REQUEST_HEADER_FIELDS_TOO_LARGE", detail={"limit": max_headers})
+            if base_path:
+                if raw_path == base_path:
+                    raw_path = "/"
+                elif raw_path.startswith(base_prefix):
+                    raw_path = raw_path[len(base_path) :]
+                else:
+                    raise GatewayError("RESOURCE_NOT_FOUND")
+            found = router.match(request.method, raw_path)
+            if found is None:
+                raise GatewayError("RESOURCE_NOT_FOUND")
+            if isinstance(found, MethodNotAllowed):
+                raise GatewayError("METHOD_NOT_ALLOWED", headers={"Allow": found.allow})
+            entry, values = found
+            match = entry.static_match
+            if match is None:
+                route = entry.route
+                names = entry.param_names
+                params = (
+                    {names[0]: values[0]}
+                    if len(names) == 1
+                    else dict(zip(names, values, strict=True))
+                )
+                match = RouteMatch(route.operation_id, route.method, route.path, params)
+            request[ROUTE_MATCH] = match
+            request[CURRENT_OPERATION] = entry
+            length = request.content_length
+            if length is not None and length > entry.max_body_bytes:
+                raise GatewayError(
+                    "REQUEST_TOO_LARGE",
+                    f"request body exceeds {entry.max_body_bytes} bytes",
+                    detail={"limit": entry.max_body_bytes},
+                )
+            if not entry.accepts_any_type and request.body_exists:
+                content_type = request.headers.get("Content-Type")
+                if not entry.accepts(content_type):
+                    raise GatewayError(
+                        "UNSUPPORTED_MEDIA_TYPE",
+                        f"content type {content_type or '(none)'} is not accepted here",
+                    )
+            if features is None:
+                return await entry.route.handler(request, entry.integration)
+            response = await features(request)
+            # a feature middleware may answer by itself (a cache hit): tag it too
+            if not response.prepared and "X-Request-Id" not in response.headers:
+                response.headers["X-Request-Id"] = request_id
+            return response
+        except GatewayError as exc:
+            error = exc
+        except web.HTTPException as exc:
+            if exc.status < 400:  # a redirect or similar raised on purpose: not an error
+                return web.Response(status=exc.status, headers=exc.headers, body=exc.body)
+            error = _from_http_exception(exc)
+        except Exception:
+            _log.exception(
+                "unhandled error in %s %s (request %s)", request.method, request.path, request_id
+            )
+            error = GatewayError("DEFAULT_5XX")
+        return responses.render(
+            error, request_id=request_id, method=request.method, path=request.path
+        )
+
+    return gateway
+
+
+def _health(raw_path: str, state: GatewayState) -> web.Response:
+    if raw_path == "/readyz" and state.draining:
+        return web.Response(status=503, body=_DRAINING_BODY, content_type="application/json")
+    return web.Response(status=200, body=_HEALTH_BODY, content_type="application/json")
+
+
+def _select_stage(api: ApiConfig, stage: str, env: Mapping[str, str]) -> dict[str, str]:
+    if not api.stages:
+        return {}  # an API without stages runs under any stage name, with no variables
+    for candidate in api.stages:
+        if candidate.name == stage:
+            return {
+                name: resolve_env_references(
+                    value, env, what=f"stage variable {name!r} of stage {stage!r}"
+                )
+                for name, value in candidate.variables.items()
+            }
+    known = ", ".join(repr(s.name) for s in api.stages)
+    raise ConfigurationError(f"unknown stage {stage!r}; this API defines: {known}")
+
+
+def _entry_for(route: Route, integration_limit: int, context: StartupContext) -> RouteEntry:
+    integration = route.integration.build(context, route)
+    limit = route.max_body_bytes if route.max_body_bytes is not None else integration_limit
+    # RouteMatch is immutable: a route without parameters shares one for every request
+    static_match = (
+        None if route.param_names else RouteMatch(route.operation_id, route.method, route.path, {})
+    )
+    declared = route.content_types
+    if declared is None or not declared or any(t.strip() == "*/*" for t in declared):
+        return RouteEntry(
+            route=route,
+            integration=integration,
+            param_names=route.param_names,
+            max_body_bytes=limit,
+            static_match=static_match,
+        )
+    exact = frozenset(t.partition(";")[0].strip().lower() for t in declared if not t.endswith("/*"))
+    prefixes = tuple(sorted(t[:-1].strip().lower() for t in declared if t.endswith("/*")))
+    return RouteEntry(
+        route=route,
+        integration=integration,
+        param_names=route.param_names,
+        max_body_bytes=limit,
+        static_match=static_match,
+        accepts_any_type=False,
+        exact_types=exact,
+        type_prefixes=prefixes,
+    )
+
+
+def build_gateway_app(
+    api: ApiConfig,
+    routes: Sequence[Route],
+    *,
+    stage: str,
+    env: Mapping[str, str] | None = None,
+    extra_middlewares: Sequence[Middleware] = (),
+    outer_middlewares: Sequence[Middleware] = (),
+) -> web.Application:
+    """Build the aiohttp application of a gateway for one stage.
+
+    ``env`` defaults to ``os.environ``. ``extra_middlewares`` (auth, throttling,
+    caching) run after routing, in order, so ``request[ROUTE_MATCH]`` and
+    ``request[REQUEST_ID]`` are set for them, and what they raise is rendered as a
+    gateway response. ``outer_middlewares`` (CORS, compression) wrap everything,
+    gateway responses included, as ordinary aiohttp app middlewares; they can find
+    the operation of any method and path with ``app[GATEWAY_STATE].locate(...)``.
+    Raises :class:`ConfigurationError` listing every start-up problem found.
+    """
+    environment: Mapping[str, str] = os.environ if env is None else env
+    stage_variables = _select_stage(api, stage, environment)
+    responses = GatewayResponses(api.error_format, api.gateway_responses)
+    router: Router[RouteEntry] = Router()
+    # client_max_size bounds aiohttp's own reads; each route enforces its own limit
+    max_body = max([api.limits.max_body_bytes, *(r.max_body_bytes or 0 for r in routes)])
+    app = web.Application(
+        middlewares=tuple(outer_middlewares),
+        client_max_size=max_body,
+        handler_args={
+            # aiohttp's parser limits sit above the gateway's so that the gateway
+            # answers 414/431 itself for moderately oversized requests
+            "max_line_size": max(8190, 2 * api.limits.max_url_length),
+            "max_field_size": max(8190, 2 * api.limits.max_header_bytes),
+        },
+    )
+    context = StartupContext(
+        api=api, stage=stage, stage_variables=stage_variables, env=environment, app=app
+    )
+    problems: list[str] = []
+    for route in routes:
+        try:
+            entry = _entry_for(route, api.limits.max_body_bytes, context)
+            router.add(route.method, route.segments, entry, label=f"operation {route.operation_id}")
+        except ConfigurationError as exc:
+            if str(exc) not in problems:
+                problems.append(str(exc))
+    if problems:
+        listing = "\n".join(f"  - {p}" for p in problems)
+        raise ConfigurationError(
+            f"the gateway for {api.title!r} cannot start as stage {stage!r}:\n{listing}"
+        )
+    router.freeze()
+    state = GatewayState(api=api, stage=stage, router=router, responses=responses)
+    app[GATEWAY_STATE] = state
+    # without feature middlewares the operation handler is called directly (one
+    # coroutine less per request)
+    features = feature_chain(extra_middlewares, _call_operation) if extra_middlewares else None
+    handler = gateway_handler(state, features)
+    app.router.add_route("*", "/{tail:.*}", handler)
+    return app
