@@ -20,6 +20,6 @@ except metadata.PackageNotFoundError:  # running from a source tree without an i
 def runtime_requirement(version: str) -> str:
     """The runtime range generated code needs: at least this version, same minor line."""
     base = version.split("+")[0]
-    parts = (base.split(".") + ["0", "0"])[:3]
+    parts = ([*base.split("."), "0", "0"])[:3]
     major, minor = int(parts[0]), int(parts[1])
     return f">={major}.{minor},<{major}.{minor + 1}"

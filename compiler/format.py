@@ -14,6 +14,7 @@ exactly what black gives for the whole module; a test holds it to that.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing
 import os
 import re
@@ -66,7 +67,7 @@ def split_blocks(text: str) -> list[str]:
                 starts.append(start)
         i += 1
     starts.append(len(lines))
-    return ["".join(lines[a:b]) for a, b in zip(starts, starts[1:], strict=False) if "".join(lines[a:b]).strip()]
+    return ["".join(lines[a:b]) for a, b in itertools.pairwise(starts) if "".join(lines[a:b]).strip()]
 
 
 class FormatCache:

@@ -12,7 +12,7 @@ import logging
 
 from aiohttp import web
 
-__all__ = ["make_app", "main"]
+__all__ = ["main", "make_app"]
 
 PETS = web.AppKey("pets", dict)
 IDS = web.AppKey("ids", itertools.count)

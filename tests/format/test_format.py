@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 import pytest
-
 from gatewright.compiler.format import FormatCache, _format_modules, format_source, split_blocks
 
 SAMPLE = '''"""Doc."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cases import CASES, generate  # noqa: E402
+from cases import CASES, generate
 
 
 def main() -> None:

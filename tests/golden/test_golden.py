@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cases import CASES, REPO, GoldenCase, generate, read_tree  # noqa: E402
+from cases import CASES, REPO, GoldenCase, generate, read_tree
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cases import CASES  # noqa: E402
+from cases import CASES
 
 
 def packages(case_root: Path) -> list[tuple[Path, str]]:
