@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TYPECHECK := .typecheck/gatewright
 
-.PHONY: help install test test-fast typecheck lint demo bench fuzz golden clean system-deps
+.PHONY: help install test test-fast typecheck lint demo bench fuzz golden clean system-deps browser-deps
 
 help:
 	@echo "make demo       compile the petstore sample and run it end to end"
@@ -42,8 +42,12 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+# chromium and playwright-core for the real-browser CORS test
+browser-deps:
+	@sh tests/browser/ensure_browser.sh
 
 typecheck: install
 	MYPYPATH=.typecheck $(PY) -m mypy -p gatewright.compiler -p gatewright.runtime
@@ -52,8 +56,8 @@ typecheck: install
 lint: install
 	$(PY) -m ruff check compiler runtime tests bench samples
 
-test: install system-deps
-	$(PY) -m pytest -q -x --durations=15
+test: install system-deps browser-deps
+	$(PY) -m pytest -q --durations=15
 	$(MAKE) --no-print-directory typecheck lint
 
 test-fast: install

@@ -14,8 +14,10 @@ fi
 
 if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
     if ! command -v npm >/dev/null 2>&1; then
-        echo "npm is not installed; the browser tests need node and npm" >&2
-        exit 1
+        echo "installing nodejs and npm"
+        if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
     fi
     echo "installing playwright-core into $here/node_modules"
     # ci: exactly the locked version, and the lock file is never rewritten
