@@ -1,0 +1,173 @@
+"""SDK generation on the GitHub spec: gatewright against openapi-python-client 0.29.1.
+
+One run measures, each in its own child process: wall time and peak RSS of
+gatewright's SDK generation (the full pipeline: load, IR, emit, black, write) and
+of openapi-python-client (``literal_enums: true``, since its default config
+crashes on this spec), then the import time of the generated GitHub SDK
+(``import`` plus one namespace, byte-code compiled as an installed package is).
+
+openapi-python-client is installed once into ``bench/.venv-opc``.
+
+    .venv/bin/python bench/sdk_bench.py [--runs 1] [--skip-opc]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["main", "measure"]
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SPEC = REPO.parent / "shared" / "corpus" / "github-rest-api" / "api.github.com.json"
+OPC_VENV = HERE / ".venv-opc"
+OPC_VERSION = "0.29.1"
+NAMESPACE = "repos"
+
+_GATEWRIGHT = """
+import sys
+from pathlib import Path
+from gatewright.compiler.pipeline import compile_to_tree
+result = compile_to_tree(Path(sys.argv[1]), ["sdk"])
+if not result.tree:
+    sys.exit(1)
+out = Path(sys.argv[2])
+for rel, text in result.tree.items():
+    target = out / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+"""
+
+_IMPORT = """
+import importlib, sys, time
+started = time.perf_counter()
+pkg = importlib.import_module(sys.argv[1])
+client = pkg.AsyncClient()
+getattr(client, sys.argv[2])
+print(time.perf_counter() - started)
+"""
+
+
+def measure(cmd: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MiB, exit code) of one child process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.stderr is not None:
+        proc.stderr.close()
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+def _ensure_opc() -> Path:
+    exe = OPC_VENV / "bin" / "openapi-python-client"
+    if exe.exists():
+        return exe
+    subprocess.run([sys.executable, "-m", "venv", str(OPC_VENV)], check=True)
+    subprocess.run(
+        [
+            str(OPC_VENV / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            f"openapi-python-client=={OPC_VERSION}",
+        ],
+        check=True,
+    )
+    return exe
+
+
+def _median(rows: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+    return statistics.median(r[0] for r in rows), max(r[1] for r in rows), rows[-1][2]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=1, help="runs per tool (median wall, max RSS)")
+    parser.add_argument("--skip-opc", action="store_true", help="only measure gatewright")
+    args = parser.parse_args(argv)
+    if not SPEC.is_file():
+        print(f"GitHub spec not found at {SPEC}; skipping")
+        return 0
+    with tempfile.TemporaryDirectory(prefix="sdk-bench-") as tmp:
+        work = Path(tmp)
+        gw_rows = []
+        for i in range(args.runs):
+            out = work / f"gw{i}"
+            gw_rows.append(measure([sys.executable, "-c", _GATEWRIGHT, str(SPEC), str(out)]))
+        gw = _median(gw_rows)
+        print(f"gatewright SDK generation: {gw[0]:.2f} s, peak RSS {gw[1]:.0f} MiB, exit {gw[2]}")
+        if not args.skip_opc:
+            exe = _ensure_opc()
+            config = work / "opc.yaml"
+            config.write_text("literal_enums: true\n", encoding="utf-8")
+            opc_rows = []
+            env_path = f"{OPC_VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+            os.environ["PATH"] = env_path  # its ruff post-hooks come from its own venv
+            for i in range(args.runs):
+                out = work / f"opc{i}"
+                opc_rows.append(
+                    measure(
+                        [
+                            str(exe),
+                            "generate",
+                            "--path",
+                            str(SPEC),
+                            "--output-path",
+                            str(out),
+                            "--config",
+                            str(config),
+                            "--overwrite",
+                        ]
+                    )
+                )
+            opc = _median(opc_rows)
+            print(
+                f"openapi-python-client {OPC_VERSION}: {opc[0]:.2f} s, peak RSS {opc[1]:.0f} MiB, exit {opc[2]}"
+            )
+            ratio = gw[0] / opc[0]
+            verdict = "meets" if ratio <= 0.5 else "misses"
+            print(f"wall-time ratio gatewright/opc: {ratio:.2f}x ({verdict} the 0.5x target)")
+        package_root = work / "gw0"
+        package = next(p.parent.name for p in package_root.rglob("py.typed"))
+        subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", package],
+            cwd=package_root,
+            check=True,
+            env={**os.environ, "PYTHONDONTWRITEBYTECODE": ""},
+            stdout=subprocess.DEVNULL,
+        )
+        times = []
+        for _ in range(3):
+            probe = subprocess.run(
+                [sys.executable, "-c", _IMPORT, package, NAMESPACE],
+                cwd=package_root,
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            )
+            times.append(float(probe.stdout))
+        best = min(times)
+        verdict = "meets" if best <= 0.3 else "misses"
+        print(
+            f"import {package} + client.{NAMESPACE}: {best:.3f} s (min of 3; {verdict} the 0.3 s target)"
+        )
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

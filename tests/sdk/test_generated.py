@@ -1,0 +1,166 @@
+"""Whole generated packages: golden output, determinism, mypy --strict, import cost.
+
+Regenerate the golden tree with ``GATEWRIGHT_UPDATE_GOLDEN=1 pytest tests/sdk``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+
+import pytest
+from gatewright.compiler.emit.base import FileTree
+
+from .petstore_ir import petstore
+from .sdkgen import emit_tree, write_tree
+
+HERE = Path(__file__).parent
+GOLDEN = HERE / "golden"
+REPO = HERE.parent.parent
+PYTHON = sys.executable
+
+
+def _compile_spec(spec: Path) -> FileTree:
+    pipeline = pytest.importorskip("gatewright.compiler.pipeline")
+    result = pipeline.compile_to_tree(spec, ["sdk"], compiler_version="0.0.0+test")
+    errors = [d for d in result.diags if d.severity.value == "error"]
+    assert not errors, errors
+    tree: FileTree = result.tree
+    return tree
+
+
+def _compare(tree: FileTree, expected_root: Path) -> None:
+    if os.environ.get("GATEWRIGHT_UPDATE_GOLDEN"):
+        for old in sorted(expected_root.rglob("*"), reverse=True):
+            old.unlink() if old.is_file() else old.rmdir()
+        write_tree(tree, expected_root)
+        return
+    if not expected_root.is_dir():
+        pytest.fail(f"no golden tree at {expected_root}; run with GATEWRIGHT_UPDATE_GOLDEN=1")
+    on_disk = {
+        PurePosixPath(p.relative_to(expected_root).as_posix())
+        for p in expected_root.rglob("*")
+        if p.is_file()
+    }
+    missing, extra = sorted(on_disk - tree.keys()), sorted(tree.keys() - on_disk)
+    assert not missing and not extra, f"missing: {missing}, extra: {extra}"
+    diffs: list[str] = []
+    for rel in sorted(tree):
+        expected = (expected_root / rel).read_text(encoding="utf-8")
+        if expected != tree[rel]:
+            diffs.extend(
+                difflib.unified_diff(
+                    expected.splitlines(),
+                    tree[rel].splitlines(),
+                    f"expected/{rel}",
+                    f"actual/{rel}",
+                    lineterm="",
+                )
+            )
+    assert not diffs, "\n".join(diffs[:200])
+
+
+def test_hostile_names_golden() -> None:
+    _compare(_compile_spec(HERE / "specs" / "hostile.yaml"), GOLDEN / "hostile")
+
+
+def _mypy(root: Path, package: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--config-file",
+            os.devnull,
+            package,
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_generated_petstore_passes_mypy_strict(tmp_path: Path) -> None:
+    write_tree(emit_tree(petstore("mypy_pets")), tmp_path)
+    result = _mypy(tmp_path, "mypy_pets_client")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_hostile_golden_passes_mypy_strict_and_compileall(tmp_path: Path) -> None:
+    root = GOLDEN / "hostile"
+    if not root.is_dir():
+        pytest.skip("golden tree not generated yet")
+    shutil.copytree(root, tmp_path, dirs_exist_ok=True)
+    result = _mypy(tmp_path, "hostile_names_client")
+    assert result.returncode == 0, result.stdout + result.stderr
+    compiled = subprocess.run(
+        [PYTHON, "-m", "compileall", "-q", "hostile_names_client"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert compiled.returncode == 0, compiled.stdout
+
+
+_EMIT_SNIPPET = """
+import hashlib, sys
+sys.path.insert(0, {repo!r})
+from tests.sdk.petstore_ir import petstore
+from tests.sdk.sdkgen import emit_tree
+tree = emit_tree(petstore(), formatted=False)
+h = hashlib.sha256()
+for path in sorted(tree):
+    h.update(str(path).encode() + b"\\0" + tree[path].encode() + b"\\0")
+print(h.hexdigest())
+"""
+
+
+def test_output_is_deterministic_across_hash_seeds() -> None:
+    digests = set()
+    for seed in ("0", "12345"):
+        out = subprocess.run(
+            [PYTHON, "-c", _EMIT_SNIPPET.format(repo=str(REPO))],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
+
+
+def test_import_is_lazy(tmp_path: Path) -> None:
+    write_tree(emit_tree(petstore("lazy_pets")), tmp_path)
+    probe = (
+        "import sys, lazy_pets_client as c\n"
+        "c.AsyncClient(base_url='http://x').pets\n"
+        "print(sorted(m for m in sys.modules if m.startswith('lazy_pets_client.models.')))\n"
+    )
+    out = subprocess.run(
+        [PYTHON, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_package_metadata(tmp_path: Path) -> None:
+    tree = emit_tree(petstore())
+    pyproject = tree[PurePosixPath("pyproject.toml")]
+    assert 'name = "petstore-client"' in pyproject
+    assert "gatewright" not in pyproject.replace("petstore", "")
+    readme = tree[PurePosixPath("README.md")]
+    for call in ("client.pets.list_pets()", "client.quotes.update(quote=", "client.download(path="):
+        assert call in readme
+    assert PurePosixPath("petstore_client/py.typed") in tree
+    for path, text in tree.items():
+        if path.suffix == ".py":
+            assert "gatewright" not in text, path
