@@ -10,8 +10,25 @@ Generated code uses only the names in ``__all__`` (plus ``gatewright.runtime.val
 from __future__ import annotations
 
 from .app import GATEWAY_STATE, GatewayState, build_gateway_app
+from .auth import (
+    AuthorizerSettings,
+    CustomAuthorizer,
+    IpPolicy,
+    JwksClient,
+    JwtAuthenticator,
+    JwtSettings,
+    SigV4Authenticator,
+    SigV4Credential,
+    SigV4Settings,
+    TokenLocation,
+    auth_middleware,
+)
+from .cache import CachePolicy, ResponseCache, cache_middleware
+from .compression import CompressionPolicy, compression_middleware, compression_on_response_prepare
 from .config import ApiConfig, JSONValue, Limits, ResponseOverride, Segment, Stage
 from .context import PRINCIPAL, REQUEST_ID, ROUTE_MATCH, Principal, RouteMatch
+from .cors import CorsPolicy, cors_middleware, cors_on_response_prepare, operation_locator
+from .deprecation import DeprecationNotice, deprecation_middleware, deprecation_on_response_prepare
 from .errors import (
     ConfigurationError,
     GatewayError,
@@ -19,6 +36,15 @@ from .errors import (
     RuntimeVersionError,
     StoreError,
     ValidationFailure,
+)
+from .features import (
+    ApiKeyScheme,
+    AuthorizerScheme,
+    GatewayFeatures,
+    JwtScheme,
+    KeyStoreAuthenticator,
+    SigV4Scheme,
+    StoreSpec,
 )
 from .function import FunctionSpec, LambdaContext
 from .integration import (
@@ -29,13 +55,29 @@ from .integration import (
     IntegrationSpec,
     Route,
     RouteEntry,
+    RouteTable,
+    package_json,
+    parameters,
+    path_segments,
     read_body,
+)
+from .keys import (
+    ApiKey,
+    ApiKeyAuthenticator,
+    KeyStore,
+    UsagePlan,
+    api_key_middleware,
+    key_store_from_url,
+    plans_from_mapping,
 )
 from .mock import MockSpec
 from .proxy import CLIENT_POOL, ClientPool, HttpProxySpec
+from .quota import QuotaPolicy, quota_middleware
 from .responses import ERROR_TYPE_HEADER, RESPONSE_TYPES, GatewayResponses
 from .server import configure_logging, serve
+from .stores import StoreHealth, cache_store_from_url, store_from_url
 from .templating import EnvVar, RequestValue, StageVar, TemplatePart, Text
+from .throttle import Limiter, TokenBucket, throttle_middleware
 from .version import __version__, require_runtime
 
 __all__ = [
@@ -50,39 +92,89 @@ __all__ = [
     "RESPONSE_TYPES",
     "ROUTE_MATCH",
     "ApiConfig",
+    "ApiKey",
+    "ApiKeyAuthenticator",
+    "ApiKeyScheme",
+    "AuthorizerScheme",
+    "AuthorizerSettings",
+    "CachePolicy",
     "ClientPool",
+    "CompressionPolicy",
     "ConfigurationError",
+    "CorsPolicy",
+    "CustomAuthorizer",
+    "DeprecationNotice",
     "EnvVar",
     "FunctionSpec",
     "GatewayError",
+    "GatewayFeatures",
     "GatewayResponses",
     "GatewayState",
     "GatewrightRuntimeError",
     "HttpProxySpec",
     "Integration",
     "IntegrationSpec",
+    "IpPolicy",
     "JSONValue",
+    "JwksClient",
+    "JwtAuthenticator",
+    "JwtScheme",
+    "JwtSettings",
+    "KeyStore",
+    "KeyStoreAuthenticator",
     "LambdaContext",
+    "Limiter",
     "Limits",
     "MockSpec",
     "Principal",
+    "QuotaPolicy",
     "RequestValue",
+    "ResponseCache",
     "ResponseOverride",
     "Route",
     "RouteEntry",
     "RouteMatch",
+    "RouteTable",
     "RuntimeVersionError",
     "Segment",
+    "SigV4Authenticator",
+    "SigV4Credential",
+    "SigV4Scheme",
+    "SigV4Settings",
     "Stage",
     "StageVar",
     "StoreError",
+    "StoreHealth",
+    "StoreSpec",
     "TemplatePart",
     "Text",
+    "TokenBucket",
+    "TokenLocation",
+    "UsagePlan",
     "ValidationFailure",
     "__version__",
+    "api_key_middleware",
+    "auth_middleware",
     "build_gateway_app",
+    "cache_middleware",
+    "cache_store_from_url",
+    "compression_middleware",
+    "compression_on_response_prepare",
     "configure_logging",
+    "cors_middleware",
+    "cors_on_response_prepare",
+    "deprecation_middleware",
+    "deprecation_on_response_prepare",
+    "key_store_from_url",
+    "operation_locator",
+    "package_json",
+    "parameters",
+    "path_segments",
+    "plans_from_mapping",
+    "quota_middleware",
     "read_body",
     "require_runtime",
     "serve",
+    "store_from_url",
+    "throttle_middleware",
 ]

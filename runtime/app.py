@@ -37,6 +37,7 @@ from aiohttp.typedefs import Handler, Middleware
 from .config import ApiConfig
 from .context import REQUEST_ID, ROUTE_MATCH, RouteMatch
 from .errors import ConfigurationError, GatewayError
+from .features import GatewayFeatures, build_features, resources_context
 from .integration import CURRENT_OPERATION, Route, RouteEntry, StartupContext
 from .responses import GatewayResponses
 from .router import MethodNotAllowed, Router
@@ -308,6 +309,7 @@ def build_gateway_app(
     env: Mapping[str, str] | None = None,
     extra_middlewares: Sequence[Middleware] = (),
     outer_middlewares: Sequence[Middleware] = (),
+    features: GatewayFeatures | None = None,
 ) -> web.Application:
     """Build the aiohttp application of a gateway for one stage.
 
@@ -317,6 +319,10 @@ def build_gateway_app(
     gateway response. ``outer_middlewares`` (CORS, compression) wrap everything,
     gateway responses included, as ordinary aiohttp app middlewares; they can find
     the operation of any method and path with ``app[GATEWAY_STATE].locate(...)``.
+    ``features`` (the generated ``config.FEATURES``) adds API keys, usage plans,
+    throttles, quotas, caching, auth and the edge features in their fixed order
+    (see :mod:`gatewright.runtime.features`): edge middlewares go outside
+    ``outer_middlewares``, traffic and auth middlewares before ``extra_middlewares``.
     Raises :class:`ConfigurationError` listing every start-up problem found.
     """
     environment: Mapping[str, str] = os.environ if env is None else env
@@ -356,7 +362,23 @@ def build_gateway_app(
     app[GATEWAY_STATE] = state
     # without feature middlewares the operation handler is called directly (one
     # coroutine less per request)
-    features = feature_chain(extra_middlewares, _call_operation) if extra_middlewares else None
-    handler = gateway_handler(state, features)
+    inner = list(extra_middlewares)
+    if features is not None:
+
+        def locate(method: str, raw_path: str) -> str | None:
+            entry = state.locate(method.upper(), raw_path)
+            return None if entry is None else entry.route.operation_id
+
+        wired = build_features(
+            features, stage=stage, env=environment, locate=locate, stage_variables=stage_variables
+        )
+        inner = [*wired.inner, *inner]
+        app.middlewares[0:0] = wired.outer
+        for hook in wired.prepare_hooks:
+            app.on_response_prepare.append(hook)
+        if wired.cleanup:
+            app.cleanup_ctx.append(resources_context(wired.cleanup))
+    chain = feature_chain(inner, _call_operation) if inner else None
+    handler = gateway_handler(state, chain)
     app.router.add_route("*", "/{tail:.*}", handler)
     return app

@@ -345,9 +345,18 @@ class HttpProxy:
         length = upstream.content_length
         if length is not None:
             headers["Content-Length"] = str(length)
+        # The first chunk is read before the status line goes out, so an upstream that
+        # fails before sending any body still gets a clean 502 (or 504) answer.
+        try:
+            first = await upstream.content.read(_STREAM_CHUNK)
+        except aiohttp.ClientError as exc:
+            _log.warning("integration failure reading the upstream body: %s", exc)
+            raise GatewayError("INTEGRATION_FAILURE") from None
         response = web.StreamResponse(status=upstream.status, headers=headers)
         await response.prepare(request)
         try:
+            if first:
+                await response.write(first)
             async for chunk in upstream.content.iter_chunked(_STREAM_CHUNK):
                 await response.write(chunk)
         except (asyncio.CancelledError, aiohttp.ClientError) as exc:

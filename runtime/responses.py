@@ -56,7 +56,7 @@ RESPONSE_TYPES: Mapping[str, ResponseType] = _table(
     ("ACCESS_DENIED", 403, "Forbidden"),
     ("API_CONFIGURATION_ERROR", 500, "Internal server error"),
     ("AUTHORIZER_CONFIGURATION_ERROR", 500, "Internal server error"),
-    ("AUTHORIZER_FAILURE", 500, "Internal server error"),
+    ("AUTHORIZER_FAILURE", 502, "Bad gateway"),  # an upstream of the gateway failed (see auth.failures)
     ("BAD_REQUEST_BODY", 400, "Invalid request body"),
     ("BAD_REQUEST_PARAMETERS", 400, "Invalid request parameters"),
     ("DEFAULT_4XX", 400, "Bad request"),

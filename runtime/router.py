@@ -10,7 +10,10 @@ Layer: runtime (stdlib only). Semantics:
   then ``ANY``; otherwise the result is "method not allowed" with the allowed list;
 - the raw path is split on ``/`` first and each segment is percent-decoded after,
   so an encoded ``%2F`` stays inside its parameter; a single trailing slash is
-  ignored and empty segments never match a parameter.
+  ignored and empty segments never match a parameter;
+- dot segments (``.`` and ``..``, also when percent-encoded) never match a parameter
+  or a greedy segment: no encoding of them is safe in an upstream path, since URL
+  parsers that follow the WHATWG standard treat ``%2e%2e`` as ``..`` too.
 """
 
 from __future__ import annotations
@@ -26,6 +29,13 @@ from .errors import ConfigurationError
 __all__ = ["MethodNotAllowed", "Router"]
 
 EntryT = TypeVar("EntryT")
+
+_DOT_SEGMENTS = frozenset({".", ".."})
+
+
+def _is_value(segment: str) -> bool:
+    """Whether a path segment may become a parameter value."""
+    return bool(segment) and segment not in _DOT_SEGMENTS
 
 
 @dataclass(slots=True, eq=False)
@@ -137,7 +147,7 @@ def _walk(node: _Node[EntryT], segments: list[str], values: list[str]) -> _Node[
         child = node.static.get(segment)
         if child is None:
             child = node.param
-            if child is None or not segment:
+            if child is None or not _is_value(segment):
                 return None
             values.append(segment)
         node = child
@@ -155,14 +165,14 @@ def _find(
         found = _find(child, segments, index + 1, values)
         if found is not None:
             return found
-    if segment and node.param is not None:
+    if node.param is not None and _is_value(segment):
         values.append(segment)
         found = _find(node.param, segments, index + 1, values)
         if found is not None:
             return found
         values.pop()
     greedy = node.greedy
-    if greedy is not None and greedy.methods and all(segments[index:]):
+    if greedy is not None and greedy.methods and all(map(_is_value, segments[index:])):
         values.append("/".join(segments[index:]))
         return greedy
     return None

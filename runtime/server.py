@@ -8,6 +8,10 @@ Layer: runtime (aiohttp, uvloop when installed, stdlib).
   dying right after they start (then it gives up and exits 1).
 - SIGTERM or SIGINT: ``/readyz`` turns 503, the listener closes, in-flight requests
   get up to ``drain_timeout`` seconds to finish, then the process exits 0.
+- A connection that has not sent a complete request head within ``header_timeout``
+  seconds of connecting (or of its previous response) is closed, so slow-header
+  (slowloris) clients cannot hold connections open; this is also the idle keep-alive
+  limit.
 - Logs are JSON lines on stderr; an access log line per request is optional.
 """
 
@@ -23,16 +27,21 @@ import sys
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 
 from .app import GATEWAY_STATE
+from .errors import GatewayError
+from .responses import GatewayResponses
 
-__all__ = ["JsonLogFormatter", "configure_logging", "serve"]
+__all__ = ["DEFAULT_HEADER_TIMEOUT", "JsonLogFormatter", "configure_logging", "serve"]
 
 _log = logging.getLogger("gatewright.server")
 _STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 _ACCESS_FORMAT = '%a "%r" %s %b %Tf "%{X-Request-Id}o"'
+DEFAULT_HEADER_TIMEOUT = 30.0
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -67,6 +76,68 @@ def _install_uvloop() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
+def _parser_error_type(exc: BaseException | None) -> str:
+    """The gateway response type for a request aiohttp's parser refused."""
+    if isinstance(exc, LineTooLong):
+        line = exc.args[0] if exc.args else b""
+        text = bytes(line) if isinstance(line, bytes | bytearray) else str(line).encode()
+        # the request target is the only over-long line that starts like a URL
+        if text.startswith((b"/", b"http:", b"https:", b"*")):
+            return "URI_TOO_LONG"
+        return "REQUEST_HEADER_FIELDS_TOO_LARGE"
+    if isinstance(exc, BadHttpMessage) and "Too many headers" in str(exc):
+        return "REQUEST_HEADER_FIELDS_TOO_LARGE"
+    return "DEFAULT_4XX"
+
+
+class _GatewayConnection(web.RequestHandler):
+    """aiohttp's connection handler, answering requests its parser refuses (a header or
+    URL beyond the parser's limits, malformed framing) as gateway responses: 431, 414 or
+    400 with ``X-Gateway-Error-Type``, logged as one warning line instead of a traceback."""
+
+    def __init__(
+        self, manager: web.Server, *, responses: GatewayResponses, **options: Any
+    ) -> None:
+        super().__init__(manager, **options)
+        self._responses = responses
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if status >= 500 or request.writer.output_size > 0:
+            return super().handle_error(request, status, exc, message)
+        response_type = _parser_error_type(exc)
+        _log.warning(
+            "refused a malformed request from %s (%s): %s",
+            request.remote,
+            response_type,
+            exc if exc is not None else message,
+        )
+        response = self._responses.render(GatewayError(response_type))
+        response.force_close()
+        return response
+
+
+def _connection_factory(
+    server: web.Server, responses: GatewayResponses | None
+) -> Callable[[], web.RequestHandler]:
+    if responses is None:  # not a gateway app: aiohttp's own handler
+        return server
+    loop = asyncio.get_running_loop()
+    # aiohttp has no public hook for the connection handler class; these are the
+    # options it passes its own handler (keep-alive, parser limits, access log).
+    options: dict[str, Any] = dict(server._kwargs)
+
+    def connection() -> web.RequestHandler:
+        return _GatewayConnection(server, responses=responses, loop=loop, **options)
+
+    return connection
+
+
 async def _serve_one(
     app: web.Application,
     *,
@@ -75,31 +146,44 @@ async def _serve_one(
     reuse_port: bool,
     drain_timeout: float,
     access_log: bool,
+    header_timeout: float,
 ) -> None:
     runner = web.AppRunner(
         app,
         handle_signals=False,
+        # SECURITY: aiohttp closes a connection whose request head is still incomplete
+        # when its keep-alive timer fires; that timer starts when the connection opens.
+        keepalive_timeout=header_timeout,
         access_log=logging.getLogger("gatewright.access") if access_log else None,
         access_log_format=_ACCESS_FORMAT,
         shutdown_timeout=drain_timeout,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=1024, reuse_port=reuse_port)
-    await site.start()
+    server = runner.server
+    if server is None:  # setup() always creates it; this keeps the type checker honest
+        raise RuntimeError("the aiohttp runner has no server after setup")
+    state = app.get(GATEWAY_STATE)
+    loop = asyncio.get_running_loop()
+    listener = await loop.create_server(
+        _connection_factory(server, state.responses if state is not None else None),
+        host,
+        port,
+        backlog=1024,
+        reuse_port=reuse_port,
+    )
     _log.info("gateway listening on %s:%d", host, port)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
     finally:
-        state = app.get(GATEWAY_STATE)
         if state is not None:
             state.draining = True
         _log.info("draining: waiting up to %.1f s for in-flight requests", drain_timeout)
-        # cleanup closes the listener, waits for running handlers (shutdown_timeout)
-        # and then closes the app (client sessions, stores).
+        # new connections are refused from here; cleanup waits for running handlers
+        # (shutdown_timeout) and then closes the app (client sessions, stores).
+        listener.close()
         await runner.cleanup()
         _log.info("gateway stopped")
 
@@ -112,6 +196,7 @@ def _run_single(
     reuse_port: bool,
     drain_timeout: float,
     access_log: bool,
+    header_timeout: float,
 ) -> None:
     _install_uvloop()
     app = app_factory()
@@ -123,6 +208,7 @@ def _run_single(
             reuse_port=reuse_port,
             drain_timeout=drain_timeout,
             access_log=access_log,
+            header_timeout=header_timeout,
         )
     )
 
@@ -135,6 +221,7 @@ def _supervise(
     workers: int,
     drain_timeout: float,
     access_log: bool,
+    header_timeout: float,
 ) -> int:
     stopping = False
     children: dict[int, float] = {}  # pid -> start time
@@ -158,6 +245,7 @@ def _supervise(
                     reuse_port=True,
                     drain_timeout=drain_timeout,
                     access_log=access_log,
+                    header_timeout=header_timeout,
                 )
             except BaseException:
                 _log.exception("worker %d failed", os.getpid())
@@ -208,14 +296,18 @@ def serve(
     workers: int = 1,
     drain_timeout: float = 30.0,
     access_log: bool = False,
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
 ) -> int:
     """Serve until SIGTERM/SIGINT; returns the process exit code.
 
     ``app_factory`` is called once per worker (after the fork), so each worker has
     its own event loop, client sessions and store connections. Start-up errors
     (``ConfigurationError``) surface before anything listens: the factory is called
-    once in the parent first.
+    once in the parent first. ``header_timeout`` bounds how long a connection may take
+    to deliver a request head (and how long an idle keep-alive connection stays open).
     """
+    if header_timeout <= 0:
+        raise ValueError(f"header_timeout must be positive, got {header_timeout!r}")
     if workers <= 1:
         _run_single(
             app_factory,
@@ -224,6 +316,7 @@ def serve(
             reuse_port=False,
             drain_timeout=drain_timeout,
             access_log=access_log,
+            header_timeout=header_timeout,
         )
         return 0
     app_factory()  # fail fast in the parent on configuration errors
@@ -234,4 +327,5 @@ def serve(
         workers=workers,
         drain_timeout=drain_timeout,
         access_log=access_log,
+        header_timeout=header_timeout,
     )

@@ -79,6 +79,14 @@ def resolve_env_references(text: str, env: Mapping[str, str], *, what: str) -> s
     return _ENV_REFERENCE.sub(lambda m: _env_value(m.group(1), m.group(2), env, what), text)
 
 
+def _encode_segment(value: str) -> str:
+    # SECURITY: "." and ".." are dot segments even when percent-encoded ("%2e%2e"), so a
+    # path parameter with that value would make the upstream URL climb out of its base.
+    if value in (".", ".."):
+        return "%2E" * len(value)
+    return quote(value, safe="")
+
+
 def _encode_greedy(value: str) -> str:
     # SECURITY: dot segments are encoded so a greedy capture such as "a/../../admin"
     # cannot climb out of the backend path once the upstream normalises it.
@@ -130,7 +138,7 @@ class RequestTemplate:
             prefix, name, suffix = single
             value = path_params.get(name, "")
             if not (value.isascii() and value.isalnum()):
-                value = quote(value, safe="")
+                value = _encode_segment(value)
             return prefix + value + suffix
         out: list[str] = []
         for piece in self._pieces:
@@ -148,6 +156,8 @@ class RequestTemplate:
                 out.append(_encode_greedy(value))
             elif value.isascii() and value.isalnum():
                 out.append(value)  # nothing to encode: skip quote() on the common case
+            elif source == "path":
+                out.append(_encode_segment(value))
             else:
                 out.append(quote(value, safe=""))
         return "".join(out)

@@ -14,6 +14,7 @@ Generated tree (relative to the output folder)::
     <package>_gateway/routes.py     one handler per operation + the ROUTES table
     <package>_gateway/config.py     stages, limits, gateway responses
     <package>_gateway/validation.py compiled request checks
+    <package>_gateway/mock_bodies.json  structured mock bodies (package data), when any
     <package>_gateway/py.typed
 """
 
@@ -69,6 +70,8 @@ class GatewayEmitter:
             package / "validation.py": plan.module_source,
             package / "py.typed": "",
         }
+        if view.mock_bodies_json is not None:
+            tree[package / "mock_bodies.json"] = view.mock_bodies_json + "\n"
         for module in _MODULES:
             tree[package / module] = render(f"gateway/{module}.jinja", view=view)
         return tree

@@ -15,44 +15,69 @@ from dataclasses import dataclass
 
 from ..ir.nodes import (
     Api,
+    AuthorizerSettings,
+    CachePolicy,
+    CacheSettings,
     EnvVarPart,
     FunctionIntegration,
     GatewayResponseOverride,
     HttpProxyIntegration,
     Integration,
+    JSONValue,
+    JwtSettings,
     MockIntegration,
     Operation,
     RequestPart,
+    SecurityRequirement,
+    SecurityScheme,
+    SigV4Settings,
     StageVarPart,
     Template,
     TextPart,
+    Throttle,
+    UsagePlan,
 )
-from .render import pyrepr
+from .render import pyident
+from .render import pyrepr as _pyrepr
 from .validation import ValidationPlan
 
 __all__ = ["GatewayView", "OperationView", "build_gateway_view"]
 
+_LINE_LENGTH = 88
+
+
+def pyrepr(value: object) -> str:
+    """``render.pyrepr`` with black's preferred quotes, so black has nothing to change."""
+    if isinstance(value, str):
+        text = repr(value)
+        # repr quotes with ' unless the text holds ' and not "; swapping is then exact
+        if text[0] == "'" and '"' not in value:
+            return '"' + text[1:-1] + '"'
+        return text
+    if isinstance(value, tuple):
+        inner = ", ".join(pyrepr(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(pyrepr(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{pyrepr(k)}: {pyrepr(v)}" for k, v in value.items()) + "}"
+    return _pyrepr(value)
+
+
 # Module-level names of the generated routes.py that a handler must not shadow.
-_ROUTES_RESERVED = frozenset({"annotations", "web", "gw", "validation", "ROUTES", "Mapping"})
+_ROUTES_RESERVED = frozenset(
+    {"annotations", "gw", "validation", "ROUTES", "MOCK_BODIES", "Final", "Request", "Reply", "Integration"}
+)
 
 
 @dataclass(frozen=True, slots=True)
 class OperationView:
     handler: str  # the handler function's name in routes.py
-    operation_id: str
-    method: str
-    path: str
-    pointer: str  # "#/paths/~1pets/get"
-    kind: str  # integration kind, for the docstring
-    summary: str | None
-    segments_expr: str
-    integration_expr: str
-    content_types_expr: str
-    max_body_bytes: int | None
-    params_function: str | None
-    body_function: str | None
-    needs_query: bool  # pass request.query (else the runtime's empty constant)
-    needs_cookies: bool
+    doc: str  # "GET /pets -> mock (#/paths/~1pets/get). Summary"
+    signature_lines: tuple[str, ...]
+    params_lines: tuple[str, ...]  # the parameter check call, or nothing
+    body_lines: tuple[str, ...]  # the body check call, or nothing
+    route_lines: tuple[str, ...]  # the ROUTES.add(...) statement after the handler, laid out
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +91,12 @@ class GatewayView:
     compiler_version: str
     runtime_requirement: str
     api_expr: str
+    features_lines: tuple[str, ...]  # FEATURES = ... in config.py, laid out; empty: none
     stage_names: tuple[str, ...]
     default_stage: str
     operations: tuple[OperationView, ...]
+    # the package data file ``mock_bodies.json`` (None: no mock has a structured body)
+    mock_bodies_json: str | None
     # TOML-safe values (a JSON string is a valid TOML basic string)
     pyproject_name: str
     pyproject_requirement: str
@@ -87,10 +115,97 @@ def _call(callee: str, /, **kwargs: str) -> str:
     return f"{callee}(" + ", ".join(f"{k}={v}" for k, v in kwargs.items()) + ")"
 
 
+def _call_non_default(callee: str, defaults: Mapping[str, str], /, **kwargs: str) -> str:
+    """A call that leaves out arguments equal to the callee's defaults (shorter code)."""
+    kept = {k: v for k, v in kwargs.items() if defaults.get(k) != v}
+    return _call(callee, **kept)
+
+
+_MOCK_DEFAULTS = {
+    "status": "200",
+    "headers": "{}",
+    "media_type": pyrepr("application/json"),
+    "body": "None",
+    "has_body": "False",
+}
+_PROXY_DEFAULTS = {"method": "None", "timeout_ms": "29000", "retries": "0", "pass_query": "True"}
+_FUNCTION_DEFAULTS = {"payload_version": pyrepr("1.0"), "timeout_ms": "29000"}
+
+
 def _tuple(items: list[str]) -> str:
     if not items:
         return "()"
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
+def _split_top_level(inner: str) -> list[str]:
+    """Split ``a, (b, c), 'd,e'`` at its top-level commas (strings and brackets respected)."""
+    items: list[str] = []
+    depth = 0
+    start = 0
+    i = 0
+    quote: str | None = None
+    while i < len(inner):
+        ch = inner[i]
+        if quote is not None:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(inner[start:i].strip())
+            start = i + 1
+        i += 1
+    tail = inner[start:].strip()
+    if tail:
+        items.append(tail)
+    return items
+
+
+def _opening(expr: str) -> int | None:
+    """Index of the bracket that opens ``expr``'s outermost call or display, if it ends with it."""
+    if not expr or expr[-1] not in ")]}":
+        return None
+    i = 0
+    while i < len(expr) and (expr[i].isalnum() or expr[i] in "_.="):
+        i += 1
+    if i < len(expr) and expr[i] in "([{":
+        return i
+    return None
+
+
+def layout(expr: str, indent: int = 0, suffix: str = "") -> list[str]:
+    """Lines of ``expr`` as black would print them (a fixed point of black, cheap to format).
+
+    Generated code is formatted by black; text that black would leave unchanged
+    formats several times faster than text it must split, which matters on big specs.
+    """
+    pad = " " * indent
+    if len(pad) + len(expr) + len(suffix) <= _LINE_LENGTH:
+        return [pad + expr + suffix]
+    opening = _opening(expr)
+    if opening is None:
+        return [pad + expr + suffix]
+    head, inner, close = expr[: opening + 1], expr[opening + 1 : -1], expr[-1]
+    items = _split_top_level(inner)
+    # black keeps call arguments on one line when they fit, but splits a display
+    # (tuple, list, dict) one item per line with a trailing comma
+    is_call = head[:-1][-1:].isalnum() or head[:-1][-1:] in ("_", ".")
+    joined = ", ".join(items)
+    inner_pad = " " * (indent + 4)
+    if is_call and len(inner_pad) + len(joined) <= _LINE_LENGTH:
+        return [pad + head, inner_pad + joined, pad + close + suffix]
+    lines = [pad + head]
+    for item in items:
+        lines.extend(layout(item, indent + 4, ","))
+    lines.append(pad + close + suffix)
+    return lines
 
 
 def _template_expr(template: Template) -> str:
@@ -109,14 +224,29 @@ def _template_expr(template: Template) -> str:
     return _tuple(parts)
 
 
+def _mock_body_expr(value: JSONValue, operation_id: str, mock_bodies: dict[str, JSONValue]) -> str:
+    """Scalars inline; objects and arrays from the package's ``mock_bodies.json``.
+
+    Examples in big specs run to thousands of lines as nested Python literals, which
+    made formatting and type-checking generated gateways slow.
+    """
+    if isinstance(value, dict | list) and value:
+        mock_bodies[operation_id] = value
+        return f"MOCK_BODIES[{pyrepr(operation_id)}]"
+    return pyrepr(value)
+
+
 def _mapping_expr(pairs: tuple[tuple[str, str], ...]) -> str:
     return pyrepr(dict(pairs))
 
 
-def _integration_expr(integration: Integration) -> str:
+def _integration_expr(
+    integration: Integration, operation_id: str, mock_bodies: dict[str, JSONValue]
+) -> str:
     if isinstance(integration, HttpProxyIntegration):
-        return _call(
+        return _call_non_default(
             "gw.HttpProxySpec",
+            _PROXY_DEFAULTS,
             url=_template_expr(integration.url),
             method=pyrepr(integration.method),
             timeout_ms=pyrepr(integration.timeout_ms),
@@ -124,17 +254,19 @@ def _integration_expr(integration: Integration) -> str:
             pass_query=pyrepr(integration.pass_query),
         )
     if isinstance(integration, MockIntegration):
-        return _call(
+        return _call_non_default(
             "gw.MockSpec",
+            _MOCK_DEFAULTS,
             status=pyrepr(integration.status),
             headers=_mapping_expr(integration.headers),
             media_type=pyrepr(integration.media_type),
-            body=pyrepr(integration.body),
+            body=_mock_body_expr(integration.body, operation_id, mock_bodies),
             has_body=pyrepr(integration.has_body),
         )
     if isinstance(integration, FunctionIntegration):
-        return _call(
+        return _call_non_default(
             "gw.FunctionSpec",
+            _FUNCTION_DEFAULTS,
             handler=pyrepr(integration.handler),
             payload_version=pyrepr(integration.payload_version),
             timeout_ms=pyrepr(integration.timeout_ms),
@@ -189,31 +321,75 @@ def _handler_names(operations: tuple[Operation, ...]) -> Mapping[str, str]:
     return names
 
 
-def _operation_view(op: Operation, handler: str, plan: ValidationPlan) -> OperationView:
+def _plain_segments(path: str) -> tuple[tuple[str, str], ...]:
+    """What ``gw.path_segments`` reads from ``path`` at run time (kept in step with it)."""
+    out: list[tuple[str, str]] = []
+    for part in path.strip("/").split("/"):
+        if not part:
+            continue
+        if part.startswith("{") and part.endswith("+}"):
+            out.append(("greedy", part[1:-2]))
+        elif part.startswith("{") and part.endswith("}"):
+            out.append(("param", part[1:-1]))
+        else:
+            out.append(("static", part))
+    return tuple(out)
+
+
+def _operation_view(
+    op: Operation, handler: str, plan: ValidationPlan, mock_bodies: dict[str, JSONValue]
+) -> OperationView:
     checks = plan.for_operation(op.id)
-    segments = [f"({pyrepr(s.kind)}, {pyrepr(s.value)})" for s in op.segments]
-    content_types: str
-    if op.request_body is None:
-        content_types = "None"
-    else:
-        content_types = _tuple([pyrepr(m.media_type) for m in op.request_body.contents])
+    pyident(handler)  # names reach the code unquoted: make sure they are identifiers
+    route_args = [
+        handler,
+        pyrepr(op.method),
+        pyrepr(op.path),
+        pyrepr(op.id),
+        _integration_expr(op.integration, op.id, mock_bodies),
+    ]
+    segments = tuple((s.kind, s.value) for s in op.segments)
+    if segments != _plain_segments(op.path):
+        route_args.append(f"segments={pyrepr(segments)}")
+    if op.request_body is not None:
+        media_types = tuple(m.media_type for m in op.request_body.contents)
+        route_args.append(f"content_types={pyrepr(media_types)}")
+    if op.max_body_bytes is not None:
+        route_args.append(f"max_body_bytes={pyrepr(op.max_body_bytes)}")
+    needs_query = op.validation.unknown_query == "reject" or any(
+        p.location == "query" for p in op.parameters
+    )
+    needs_cookies = any(p.location == "cookie" for p in op.parameters)
+    flags = [f for f, on in (("query=True", needs_query), ("cookies=True", needs_cookies)) if on]
+    params_function = checks.params_function if op.validation.parameters else None
+    body_function = checks.body_function if op.validation.body else None
+    for name in (params_function, body_function):
+        if name is not None:
+            pyident(name)
+    args = ", ".join(["request", *flags])
+    signature = [f"async def {handler}(request: Request, integration: Integration) -> Reply:"]
+    if len(signature[0]) > _LINE_LENGTH:
+        signature = [
+            f"async def {handler}(",
+            "    request: Request, integration: Integration",
+            ") -> Reply:",
+        ]
+    doc = f"{op.method} {op.path} -> {op.integration.kind} (#{op.origin.pointer})."
+    if op.summary:
+        doc += " " + " ".join(op.summary.split())
     return OperationView(
         handler=handler,
-        operation_id=op.id,
-        method=op.method,
-        path=op.path,
-        pointer="#" + op.origin.pointer,
-        kind=op.integration.kind,
-        summary=op.summary,
-        segments_expr=_tuple(segments),
-        integration_expr=_integration_expr(op.integration),
-        content_types_expr=content_types,
-        max_body_bytes=op.max_body_bytes,
-        params_function=checks.params_function if op.validation.parameters else None,
-        body_function=checks.body_function if op.validation.body else None,
-        needs_query=op.validation.unknown_query == "reject"
-        or any(p.location == "query" for p in op.parameters),
-        needs_cookies=any(p.location == "cookie" for p in op.parameters),
+        doc=doc,
+        signature_lines=tuple(signature),
+        params_lines=tuple(layout(f"validation.{params_function}(*gw.parameters({args}))", 4))
+        if params_function
+        else (),
+        body_lines=tuple(
+            layout(f'validation.{body_function}(request.headers.get("Content-Type", ""), body)', 4)
+        )
+        if body_function
+        else (),
+        route_lines=tuple(layout("ROUTES.add(" + ", ".join(route_args) + ")")),
     )
 
 
@@ -226,6 +402,11 @@ def build_gateway_view(
     source_label: str,
 ) -> GatewayView:
     names = _handler_names(api.operations)
+    mock_bodies: dict[str, JSONValue] = {}
+    features = _features_expr(api)
+    operations = tuple(
+        _operation_view(op, names[op.id], plan, mock_bodies) for op in api.operations
+    )
     stage_names = tuple(stage.name for stage in api.stages)
     distribution = f"{api.name}-gateway"
     return GatewayView(
@@ -238,9 +419,13 @@ def build_gateway_view(
         compiler_version=compiler_version,
         runtime_requirement=runtime_requirement,
         api_expr=_api_expr(api),
+        features_lines=tuple(layout(f"FEATURES: Final = {features}")) if features else (),
         stage_names=stage_names,
         default_stage=stage_names[0] if stage_names else "default",
-        operations=tuple(_operation_view(op, names[op.id], plan) for op in api.operations),
+        operations=operations,
+        mock_bodies_json=json.dumps(mock_bodies, ensure_ascii=False, separators=(",", ":"))
+        if mock_bodies
+        else None,
         pyproject_name=_toml_string(distribution),
         pyproject_requirement=_toml_string(f"gatewright{runtime_requirement}"),
         api_version_toml=_toml_string(_distribution_version(api.version)),
@@ -273,3 +458,192 @@ def _markdown(text: str) -> str:
     for special in ("\\", "|", "<", ">", "*", "[", "]", "`"):
         flat = flat.replace(special, "\\" + special)
     return flat
+
+
+# --------------------------------------------------------------------------- features
+
+_QUOTA_OFFSET_UNIT = {"day": 3600, "week": 86400, "month": 86400}  # IR: hours / days
+
+
+def _bucket_expr(throttle: Throttle | None) -> str:
+    if throttle is None:
+        return "None"
+    return _call("gw.TokenBucket", rate=pyrepr(float(throttle.rate)), burst=pyrepr(throttle.burst))
+
+
+def _frozenset_expr(items: tuple[object, ...]) -> str:
+    return f"frozenset({pyrepr(tuple(items))})" if items else "frozenset()"
+
+
+def _plan_expr(plan: UsagePlan) -> str:
+    args: dict[str, str] = {}
+    if plan.throttle is not None:
+        args["throttle"] = _bucket_expr(plan.throttle)
+    if plan.quota is not None:
+        quota = plan.quota
+        args["quota"] = _call(
+            "gw.QuotaPolicy",
+            limit=pyrepr(quota.limit),
+            period=pyrepr(quota.period),
+            # the IR counts hours (day) or days (week, month); the runtime seconds
+            offset_seconds=pyrepr(quota.offset * _QUOTA_OFFSET_UNIT[quota.period]),
+        )
+    if plan.method_throttles:
+        args["methods"] = "{" + ", ".join(
+            f"{pyrepr(op_id)}: {_bucket_expr(t)}" for op_id, t in plan.method_throttles
+        ) + "}"
+    if plan.stages:
+        args["stages"] = _frozenset_expr(plan.stages)
+    return f"gw.UsagePlan({pyrepr(plan.name)}" + "".join(f", {k}={v}" for k, v in args.items()) + ")"
+
+
+def _cache_expr(policy: CachePolicy, settings: CacheSettings | None) -> str:
+    args = {
+        "ttl_seconds": pyrepr(policy.ttl_seconds),
+        "key_query": pyrepr(tuple(p.name for p in policy.key if p.source == "query")),
+        "key_headers": pyrepr(tuple(p.name for p in policy.key if p.source == "header")),
+        "shared": pyrepr(policy.shared),
+        "methods": _frozenset_expr(policy.methods),
+        "status_codes": _frozenset_expr(policy.status_codes),
+        "client_max_age0": pyrepr(policy.client_invalidation),
+        "on_unauthorized": pyrepr(policy.on_unauthorized_invalidation),
+    }
+    if settings is not None:
+        args["max_entry_bytes"] = pyrepr(min(settings.max_entry_bytes, 1024 * 1024))
+    return _call("gw.CachePolicy", **args)
+
+
+def _requirements_expr(requirements: tuple[SecurityRequirement, ...]) -> str:
+    return _tuple(
+        ["{" + ", ".join(f"{pyrepr(k)}: {pyrepr(s)}" for k, s in r.schemes) + "}" for r in requirements]
+    )
+
+
+def _scheme_expr(scheme: SecurityScheme) -> str | None:
+    """How the gateway enforces one scheme; None when it cannot (basic, mutualTLS, ...)."""
+    settings = scheme.gateway
+    if isinstance(settings, JwtSettings):
+        locations = [
+            _call("gw.TokenLocation", source=pyrepr(src), name=pyrepr(name), prefix=pyrepr(prefix))
+            for src, name, prefix in settings.locations
+            if src != "cookie"
+        ]
+        jwt_args = {
+            "issuer": pyrepr(settings.issuer),
+            "audiences": pyrepr(settings.audiences),
+            "algorithms": pyrepr(settings.algorithms),
+            "leeway_seconds": pyrepr(float(settings.leeway_seconds)),
+            "locations": _tuple(locations),
+            "scopes_claim": pyrepr(settings.scopes_claim),
+            "claims_to_headers": _mapping_expr(settings.claims_to_headers),
+        }
+        discovery = settings.discovery_url
+        if settings.jwks_uri is None and discovery is None:
+            discovery = scheme.openid_connect_url
+        return _call(
+            "gw.JwtScheme",
+            settings=_call("gw.JwtSettings", **jwt_args),
+            jwks_uri=pyrepr(settings.jwks_uri),
+            discovery_url=pyrepr(discovery),
+        )
+    if isinstance(settings, SigV4Settings):
+        sig_args = {"service": pyrepr(settings.service)}
+        if settings.region is not None:
+            sig_args["region"] = pyrepr(settings.region)
+        sig_args["clock_skew_seconds"] = pyrepr(float(settings.max_skew_seconds))
+        return _call("gw.SigV4Scheme", settings=_call("gw.SigV4Settings", **sig_args))
+    if isinstance(settings, AuthorizerSettings):
+        handler = settings.handler or settings.url
+        if handler is None:
+            return None
+        auth_args = {
+            "type": pyrepr(settings.type),
+            "identity_sources": pyrepr(settings.identity_sources),
+            "identity_validation": pyrepr(settings.identity_validation),
+            "result_ttl_seconds": pyrepr(settings.result_ttl_seconds),
+            "timeout_seconds": pyrepr(settings.timeout_ms / 1000),
+            "context_header_prefix": pyrepr(settings.context_header_prefix),
+        }
+        return _call(
+            "gw.AuthorizerScheme",
+            handler=pyrepr(handler),
+            settings=_call("gw.AuthorizerSettings", **auth_args),
+        )
+    if scheme.type == "apiKey" and scheme.location in ("header", "query") and scheme.param_name:
+        return _call("gw.ApiKeyScheme", source=pyrepr(f"{scheme.location}:{scheme.param_name}"))
+    if scheme.type == "openIdConnect" and scheme.openid_connect_url:
+        return _call("gw.JwtScheme", discovery_url=pyrepr(scheme.openid_connect_url))
+    return None
+
+
+def _features_expr(api: Api) -> str | None:
+    """The generated ``config.FEATURES`` (None when the API declares no feature)."""
+    args: dict[str, str] = {}
+    if api.store is not None:
+        args["store"] = _call(
+            "gw.StoreSpec",
+            url=pyrepr(api.store.url.source if api.store.url is not None else "memory://"),
+            prefix=pyrepr(api.store.prefix),
+            fail_mode=pyrepr(api.store.fail_mode),
+        )
+    if api.rate_limit_headers != "ietf":
+        args["rate_limit_headers"] = pyrepr(api.rate_limit_headers)
+    if api.throttle is not None:
+        args["api_throttle"] = _bucket_expr(api.throttle)
+    if api.account_throttle is not None:
+        args["account_throttle"] = _bucket_expr(api.account_throttle)
+    op_throttles = [(op.id, op.throttle) for op in api.operations if op.throttle is not None]
+    if op_throttles:
+        args["operation_throttles"] = "{" + ", ".join(
+            f"{pyrepr(i)}: {_bucket_expr(t)}" for i, t in op_throttles
+        ) + "}"
+    if api.usage_plans:
+        args["usage_plans"] = "{" + ", ".join(
+            f"{pyrepr(p.name)}: {_plan_expr(p)}" for p in api.usage_plans
+        ) + "}"
+    if api.api_keys is not None:
+        args["key_sources"] = pyrepr(tuple(f"{kind}:{name}" for kind, name in api.api_keys.sources))
+        if api.api_keys.store is not None:
+            args["key_store_url"] = pyrepr(api.api_keys.store.source)
+    required = tuple(op.id for op in api.operations if op.api_key_required)
+    if required:
+        args["key_required"] = _frozenset_expr(required)
+    cached = [(op.id, op.cache) for op in api.operations if op.cache is not None]
+    if cached:
+        args["cache_policies"] = "{" + ", ".join(
+            f"{pyrepr(i)}: {_cache_expr(c, api.cache)}" for i, c in cached
+        ) + "}"
+        if api.cache is not None:
+            args["cache_capacity_bytes"] = pyrepr(api.cache.capacity_bytes)
+    referenced = {k for r in api.security for k, _ in r.schemes} | {
+        k for op in api.operations for r in (op.security or ()) for k, _ in r.schemes
+    }
+    schemes = [
+        (s.key, expr)
+        for s in api.security_schemes
+        if s.key in referenced and (expr := _scheme_expr(s)) is not None
+    ]
+    if schemes:
+        args["schemes"] = "{" + ", ".join(f"{pyrepr(k)}: {e}" for k, e in schemes) + "}"
+    if referenced:
+        if api.security:
+            args["security"] = _requirements_expr(api.security)
+        per_op = [(op.id, op.security) for op in api.operations if op.security is not None]
+        if per_op:
+            args["operation_security"] = "{" + ", ".join(
+                f"{pyrepr(i)}: {_requirements_expr(reqs)}" for i, reqs in per_op
+            ) + "}"
+    if api.resource_policy is not None:
+        policy = api.resource_policy
+        args["resource_policy"] = (
+            f"gw.IpPolicy.from_strings(allow={pyrepr(policy.allow)}, deny={pyrepr(policy.deny)}, "
+            f"trusted_proxies={pyrepr(policy.trusted_proxies)})"
+        )
+    deprecated = [op.id for op in api.operations if op.deprecated]
+    if deprecated:
+        args["deprecations"] = "{" + ", ".join(
+            f"{pyrepr(i)}: gw.DeprecationNotice()" for i in deprecated
+        ) + "}"
+    if not args:
+        return None
+    return _call("gw.GatewayFeatures", **args)

@@ -948,20 +948,26 @@ class _ModuleBuilder:
 
     # -- parameters
 
-    def effective(self, schema: Schema) -> Schema:
-        """The schema that says what shape a value has (through ``$ref`` and allOf)."""
-        seen: set[str] = set()
+    def effective(self, schema: Schema, seen: frozenset[str] = frozenset()) -> Schema:
+        """The schema that says what shape a value has (through ``$ref`` and allOf).
+
+        ``seen`` holds the models already entered on this path, so a schema that reaches
+        itself through ``allOf`` (``A: {allOf: [$ref: A]}``) ends instead of recursing.
+        """
         current = schema
         while current.types is None:
             if current.ref is not None and current.ref not in seen:
-                seen.add(current.ref)
+                seen = seen | {current.ref}
                 model = self._models.get(current.ref)
                 if model is None:
                     return current
                 current = model.schema
                 continue
-            typed = [s for s in current.all_of if self.effective(s).types is not None]
-            return self.effective(typed[0]) if typed else current
+            for member in current.all_of:
+                resolved = self.effective(member, seen)
+                if resolved.types is not None:
+                    return resolved
+            return current
         return current
 
     def shape(self, schema: Schema | None) -> Literal["primitive", "array", "object", "other"]:

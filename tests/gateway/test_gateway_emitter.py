@@ -227,6 +227,7 @@ def test_tree_has_every_module() -> None:
         "tree_pets_gateway/__main__.py",
         "tree_pets_gateway/app.py",
         "tree_pets_gateway/config.py",
+        "tree_pets_gateway/mock_bodies.json",
         "tree_pets_gateway/py.typed",
         "tree_pets_gateway/routes.py",
         "tree_pets_gateway/validation.py",
