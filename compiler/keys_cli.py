@@ -5,12 +5,19 @@ text out. Every command works against ``--store URL`` (default: the
 ``GATEWRIGHT_KEY_STORE`` environment variable, else ``sqlite:///gatewright-keys.db``):
 
     gatewright keys create --plan free --stage prod [--plans-file plans.json]
+    gatewright keys create --sigv4 [--plan free] [--stage prod]
     gatewright keys list [--format json]
     gatewright keys revoke KEY_ID
     gatewright keys plans --plans-file plans.json
 
 ``create`` prints the key value once, alone on stdout (nothing else can show it
 again: stores keep only its SHA-256 hash); the key id goes to stderr.
+
+``create --sigv4`` makes an AWS SigV4 credential instead and prints, once, two lines
+in the AWS credentials-file shape (``aws_access_key_id = ...`` and
+``aws_secret_access_key = ...``); the plan is optional. The store keeps the secret
+itself (SigV4 verification needs it), so protect the store. ``revoke`` takes the
+access key id.
 
 ``--plans-file`` is JSON in the ``x-gateway.usagePlans`` shape, either the plans map
 itself or an object with a ``usagePlans`` key::
@@ -89,7 +96,8 @@ def keys() -> None:
 
 
 @keys.command()
-@click.option("--plan", required=True, help="Usage plan the key belongs to.")
+@click.option("--plan", default="", help="Usage plan the key belongs to (required for API keys).")
+@click.option("--sigv4", is_flag=True, help="Create a SigV4 access key pair instead of an API key.")
 @click.option("--stage", "stages", multiple=True, help="Stage the key may call (repeat; default: all).")
 @click.option("--name", default="", help="A label for the key.")
 @click.option(
@@ -100,10 +108,18 @@ def keys() -> None:
 @store_option
 @prefix_option
 def create(
-    plan: str, stages: tuple[str, ...], name: str, plans_file: Path | None, store_url: str, prefix: str
+    plan: str,
+    sigv4: bool,
+    stages: tuple[str, ...],
+    name: str,
+    plans_file: Path | None,
+    store_url: str,
+    prefix: str,
 ) -> None:
-    """Create a key and print its value once."""
-    if plans_file is not None:
+    """Create a key (or SigV4 credential) and print its secret once."""
+    if not plan and not sigv4:
+        raise click.UsageError("an API key needs --plan")
+    if plan and plans_file is not None:
         plans = _load_plans(plans_file)
         if plan not in plans:
             raise click.ClickException(f"unknown plan {plan!r}; plans: {', '.join(sorted(plans)) or 'none'}")
@@ -111,6 +127,15 @@ def create(
         if outside:
             raise click.ClickException(f"plan {plan!r} does not cover stage(s) {', '.join(outside)}")
 
+    if sigv4:
+        secret, record = _run(
+            store_url, prefix, lambda store: store.create_sigv4(plan=plan, stages=stages, name=name)
+        )
+        plan_note = f" for plan {plan!r}" if plan else ""
+        click.echo(f"created SigV4 credential {record.id}{plan_note}; its secret is shown once:", err=True)
+        click.echo(f"aws_access_key_id = {record.id}")
+        click.echo(f"aws_secret_access_key = {secret}")
+        return
     value, key = _run(store_url, prefix, lambda store: store.create(plan=plan, stages=stages, name=name))
     click.echo(f"created key {key.id} for plan {plan!r}; its value is shown once:", err=True)
     click.echo(value)
@@ -121,7 +146,7 @@ def create(
 @prefix_option
 @format_option
 def list_keys(store_url: str, prefix: str, output_format: str) -> None:
-    """List keys (ids, plans, stages, state; never values)."""
+    """List keys and SigV4 credentials (ids, plans, stages, state; never secrets)."""
     found = _run(store_url, prefix, lambda store: store.list())
     if output_format == "json":
         click.echo(json.dumps([k.as_json() for k in found], indent=2))
@@ -129,7 +154,7 @@ def list_keys(store_url: str, prefix: str, output_format: str) -> None:
     for k in found:
         state = "enabled" if k.enabled else "revoked"
         stages = ",".join(sorted(k.stages)) or "*"
-        click.echo(f"{k.id}\t{k.plan}\t{stages}\t{state}\t{k.name}")
+        click.echo(f"{k.id}\t{k.plan or '-'}\t{stages}\t{state}\t{k.name}\t{k.kind}")
 
 
 @keys.command()
@@ -137,7 +162,7 @@ def list_keys(store_url: str, prefix: str, output_format: str) -> None:
 @store_option
 @prefix_option
 def revoke(key_id: str, store_url: str, prefix: str) -> None:
-    """Revoke a key by id; gateways refuse it once their key cache expires."""
+    """Revoke a key or SigV4 credential by id; gateways refuse it once their key cache expires."""
     if not _run(store_url, prefix, lambda store: store.revoke(key_id)):
         raise click.ClickException(f"no key with id {key_id!r}")
     click.echo(f"revoked {key_id}")

@@ -19,6 +19,13 @@ Usage::
     app = web.Application(middlewares=[
         routing, api_key_middleware(authenticator=auth, required={"getOrder"}), ...])
 
+SigV4 credentials (``create_sigv4``) live in the same stores. SigV4 is an HMAC
+scheme, so verifying a signature needs the secret itself: unlike API keys, a SigV4
+secret is stored as it is (AWS keeps IAM secrets recoverable for the same reason).
+Protect the store accordingly: a new SQLite file is created readable by its owner
+only (mode 0600), and a shared Redis must sit behind ACLs and TLS. The access key
+id is also the record's id, so ``list`` and ``revoke`` cover credentials too.
+
 Refusals: a missing, unknown or revoked key gives ``INVALID_API_KEY`` (403); a key
 (or plan) that is not bound to this stage gives ``ACCESS_DENIED`` (403). When the
 store fails, ``fail_mode="open"`` keeps accepting keys verified in the last
@@ -29,10 +36,12 @@ cache. Outage refusals are ``THROTTLED`` (429, ``Retry-After: 1``) so clients re
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import sqlite3
 import time
@@ -46,6 +55,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from .auth.sigv4 import SigV4Credential
 from .context import PRINCIPAL, ROUTE_MATCH, Principal
 from .errors import ConfigurationError, GatewayError, StoreError
 from .quota import QuotaPolicy
@@ -58,6 +68,7 @@ __all__ = [
     "KeyStore",
     "MemoryKeyStore",
     "RedisKeyStore",
+    "SigV4Secret",
     "SqliteKeyStore",
     "UsagePlan",
     "api_key_middleware",
@@ -76,6 +87,11 @@ MIN_KEY_LENGTH = 20
 def generate_key() -> str:
     """A new random key value: 256 bits, URL-safe."""
     return secrets.token_urlsafe(32)
+
+
+def _new_access_key_id() -> str:
+    # 20 upper-case characters, the shape AWS SDKs and tools expect of an access key id
+    return "GW" + base64.b32encode(secrets.token_bytes(15)).decode()[:18]
 
 
 def hash_key(value: str) -> str:
@@ -113,6 +129,7 @@ class ApiKey:
     enabled: bool = True
     created_at: float = 0.0
     name: str = ""
+    kind: Literal["apiKey", "sigv4"] = "apiKey"  # sigv4: ``id`` is the access key id
 
     def allows_stage(self, stage: str) -> bool:
         return not self.stages or stage in self.stages
@@ -120,12 +137,34 @@ class ApiKey:
     def as_json(self) -> dict[str, object]:
         return {
             "id": self.id,
+            "kind": self.kind,
             "plan": self.plan,
             "stages": sorted(self.stages),
             "enabled": self.enabled,
             "created_at": self.created_at,
             "name": self.name,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class SigV4Secret:
+    """A SigV4 credential's secret and its record (``record.id`` is the access key id)."""
+
+    secret_access_key: str
+    record: ApiKey
+
+    def credential(self) -> SigV4Credential | None:
+        """The verifier's view; ``None`` once revoked."""
+        if not self.record.enabled:
+            return None
+        return SigV4Credential(
+            access_key_id=self.record.id,
+            secret_access_key=self.secret_access_key,
+            principal_id=self.record.id,
+            api_key_id=self.record.id if self.record.plan else None,
+            plan=self.record.plan or None,
+            stages=self.record.stages,
+        )
 
 
 class KeyStore(Protocol):
@@ -143,8 +182,21 @@ class KeyStore(Protocol):
 
     async def list(self) -> list[ApiKey]: ...
 
+    async def create_sigv4(
+        self, *, plan: str = "", stages: Collection[str] = (), name: str = ""
+    ) -> tuple[str, ApiKey]:
+        """Store a new SigV4 credential; return its secret (show it once) and its record.
+
+        ``plan`` may be empty (no usage plan); the access key id is ``record.id``.
+        """
+        ...
+
+    async def get_sigv4_credential(self, access_key_id: str) -> SigV4Credential | None:
+        """The enabled credential for ``access_key_id`` (the SigV4 ``CredentialStore``)."""
+        ...
+
     async def revoke(self, key_id: str) -> bool:
-        """Disable a key; False when no key has that id."""
+        """Disable a key or SigV4 credential; False when nothing has that id."""
         ...
 
     async def close(self) -> None: ...
@@ -174,6 +226,20 @@ def _new_record(
     return value, hash_key(value), key
 
 
+def _new_sigv4_record(plan: str, stages: Collection[str], name: str) -> SigV4Secret:
+    record = ApiKey(
+        id=_new_access_key_id(),
+        plan=plan,
+        stages=frozenset(stages),
+        enabled=True,
+        created_at=time.time(),
+        name=name,
+        kind="sigv4",
+    )
+    # 40 characters, as AWS secret access keys
+    return SigV4Secret(secrets.token_urlsafe(30), record)
+
+
 def _confirm(stored_hash: str, presented_hash: str, key: ApiKey) -> ApiKey | None:
     # SECURITY: constant-time comparison of the digests, whatever index found the row.
     return key if hmac.compare_digest(stored_hash, presented_hash) else None
@@ -185,6 +251,7 @@ class MemoryKeyStore:
     def __init__(self) -> None:
         self._by_hash: dict[str, ApiKey] = {}
         self._hash_by_id: dict[str, str] = {}
+        self._sigv4: dict[str, SigV4Secret] = {}
 
     async def create(
         self, *, plan: str, stages: Collection[str] = (), name: str = "", value: str | None = None
@@ -203,10 +270,27 @@ class MemoryKeyStore:
             return None
         return _confirm(self._hash_by_id[key.id], digest, key)
 
+    async def create_sigv4(
+        self, *, plan: str = "", stages: Collection[str] = (), name: str = ""
+    ) -> tuple[str, ApiKey]:
+        created = _new_sigv4_record(plan, stages, name)
+        self._sigv4[created.record.id] = created
+        return created.secret_access_key, created.record
+
+    async def get_sigv4_credential(self, access_key_id: str) -> SigV4Credential | None:
+        found = self._sigv4.get(access_key_id)
+        return None if found is None else found.credential()
+
     async def list(self) -> list[ApiKey]:
-        return sorted(self._by_hash.values(), key=lambda k: (k.created_at, k.id))
+        records = [*self._by_hash.values(), *(c.record for c in self._sigv4.values())]
+        return sorted(records, key=lambda k: (k.created_at, k.id))
 
     async def revoke(self, key_id: str) -> bool:
+        credential = self._sigv4.get(key_id)
+        if credential is not None:
+            revoked = dataclasses.replace(credential.record, enabled=False)
+            self._sigv4[key_id] = SigV4Secret(credential.secret_access_key, revoked)
+            return True
         digest = self._hash_by_id.get(key_id)
         if digest is None:
             return False
@@ -226,7 +310,16 @@ CREATE TABLE IF NOT EXISTS api_keys (
     enabled INTEGER NOT NULL,
     created_at REAL NOT NULL,
     name TEXT NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS sigv4_credentials (
+    access_key_id TEXT PRIMARY KEY,
+    secret_access_key TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    stages TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    name TEXT NOT NULL
+);
 """
 
 _Row = tuple[str, str, str, str, int, float, str]
@@ -236,6 +329,11 @@ def _key_from_row(row: _Row) -> tuple[str, ApiKey]:
     key_id, digest, plan, stages, enabled, created_at, name = row
     stage_list = cast(list[str], json.loads(stages))
     return digest, ApiKey(key_id, plan, frozenset(stage_list), bool(enabled), created_at, name)
+
+
+def _sigv4_from_row(row: _Row) -> SigV4Secret:
+    secret, key = _key_from_row(row)
+    return SigV4Secret(secret, dataclasses.replace(key, kind="sigv4"))
 
 
 class SqliteKeyStore:
@@ -252,9 +350,12 @@ class SqliteKeyStore:
     def _db(self) -> sqlite3.Connection:
         # Opened lazily on the worker thread, which is the only thread that uses it.
         if self._connection is None:
+            # A new file is created owner-only: it holds SigV4 secrets (SQLite gives its
+            # -wal and -shm files the same mode). An existing file keeps its mode.
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
             self._connection = sqlite3.connect(self.path, timeout=5.0)
             self._connection.execute("PRAGMA journal_mode=WAL")
-            self._connection.execute(_SCHEMA)
+            self._connection.executescript(_SCHEMA)
             self._connection.commit()
         return self._connection
 
@@ -300,17 +401,61 @@ class SqliteKeyStore:
         stored_hash, key = _key_from_row(row)
         return _confirm(stored_hash, digest, key)
 
-    async def list(self) -> list[ApiKey]:
-        def select(db: sqlite3.Connection) -> list[_Row]:
-            rows = db.execute("SELECT * FROM api_keys ORDER BY created_at, id").fetchall()
-            return cast(list[_Row], rows)
+    async def create_sigv4(
+        self, *, plan: str = "", stages: Collection[str] = (), name: str = ""
+    ) -> tuple[str, ApiKey]:
+        created = _new_sigv4_record(plan, stages, name)
+        key = created.record
 
-        return [_key_from_row(row)[1] for row in await self._run(select)]
+        def insert(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute(
+                    "INSERT INTO sigv4_credentials VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        key.id,
+                        created.secret_access_key,
+                        key.plan,
+                        json.dumps(sorted(key.stages)),
+                        1,
+                        key.created_at,
+                        name,
+                    ),
+                )
+
+        await self._run(insert)
+        return created.secret_access_key, key
+
+    async def get_sigv4_credential(self, access_key_id: str) -> SigV4Credential | None:
+        def select(db: sqlite3.Connection) -> _Row | None:
+            row = db.execute(
+                "SELECT * FROM sigv4_credentials WHERE access_key_id = ?", (access_key_id,)
+            ).fetchone()
+            return cast("_Row | None", row)
+
+        row = await self._run(select)
+        return None if row is None else _sigv4_from_row(row).credential()
+
+    async def list(self) -> list[ApiKey]:
+        def select(db: sqlite3.Connection) -> tuple[list[_Row], list[_Row]]:
+            keys = db.execute("SELECT * FROM api_keys").fetchall()
+            credentials = db.execute("SELECT * FROM sigv4_credentials").fetchall()
+            return cast(list[_Row], keys), cast(list[_Row], credentials)
+
+        key_rows, credential_rows = await self._run(select)
+        records = [_key_from_row(row)[1] for row in key_rows]
+        records += [_sigv4_from_row(row).record for row in credential_rows]
+        return sorted(records, key=lambda k: (k.created_at, k.id))
 
     async def revoke(self, key_id: str) -> bool:
         def update(db: sqlite3.Connection) -> int:
             with db:
-                return db.execute("UPDATE api_keys SET enabled = 0 WHERE id = ?", (key_id,)).rowcount
+                changed = db.execute(
+                    "UPDATE api_keys SET enabled = 0 WHERE id = ?", (key_id,)
+                ).rowcount
+                changed += db.execute(
+                    "UPDATE sigv4_credentials SET enabled = 0 WHERE access_key_id = ?", (key_id,)
+                ).rowcount
+                return changed
 
         return await self._run(update) > 0
 
@@ -328,7 +473,8 @@ class RedisKeyStore:
     """Keys in Redis hashes, shared by every gateway process.
 
     Layout under ``prefix``: ``key:<sha256>`` (the record), ``keyid:<id>`` (its hash)
-    and the set ``keyids``.
+    and the set ``keyids``; SigV4 credentials in ``sigv4:<access key id>`` and the set
+    ``sigv4ids``.
     """
 
     def __init__(self, client: object, *, prefix: str = "gw:", owns_client: bool = True) -> None:
@@ -392,8 +538,47 @@ class RedisKeyStore:
         )
         return fields["hash"], key
 
+    async def create_sigv4(
+        self, *, plan: str = "", stages: Collection[str] = (), name: str = ""
+    ) -> tuple[str, ApiKey]:
+        created = _new_sigv4_record(plan, stages, name)
+        key = created.record
+        from redis.typing import EncodableT, FieldT
+
+        record: dict[FieldT, EncodableT] = {
+            "id": key.id,
+            "hash": created.secret_access_key,  # the secret itself: SigV4 needs it
+            "plan": key.plan,
+            "stages": json.dumps(sorted(key.stages)),
+            "enabled": "1",
+            "created_at": repr(key.created_at),
+            "name": name,
+        }
+
+        async def write() -> None:
+            await self._client.hset(f"{self._prefix}sigv4:{key.id}", mapping=record)
+            await self._client.sadd(f"{self._prefix}sigv4ids", key.id)
+
+        await self._call("create", write)
+        return created.secret_access_key, key
+
+    async def _sigv4(self, access_key_id: str) -> SigV4Secret | None:
+        async def read() -> Mapping[bytes | str, bytes | str]:
+            return await self._client.hgetall(f"{self._prefix}sigv4:{access_key_id}")
+
+        raw = await self._call("SigV4 lookup", read)
+        if b"hash" not in raw:
+            return None
+        secret, key = self._decode(raw)
+        return SigV4Secret(secret, dataclasses.replace(key, kind="sigv4"))
+
+    async def get_sigv4_credential(self, access_key_id: str) -> SigV4Credential | None:
+        found = await self._sigv4(access_key_id)
+        return None if found is None else found.credential()
+
     async def lookup(self, value: str) -> ApiKey | None:
         digest = hash_key(value)
+
         async def read() -> Mapping[bytes | str, bytes | str]:
             return await self._client.hgetall(self._record_key(digest))
 
@@ -413,12 +598,20 @@ class RedisKeyStore:
                     raw = await self._client.hgetall(self._record_key(digest.decode()))
                     if raw:
                         keys.append(self._decode(raw)[1])
+            for access_key_id in await self._client.smembers(f"{self._prefix}sigv4ids"):
+                raw = await self._client.hgetall(f"{self._prefix}sigv4:{_text(access_key_id)}")
+                if raw:
+                    keys.append(dataclasses.replace(self._decode(raw)[1], kind="sigv4"))
             return sorted(keys, key=lambda k: (k.created_at, k.id))
 
         return await self._call("list", read)
 
     async def revoke(self, key_id: str) -> bool:
         async def disable() -> bool:
+            credential = f"{self._prefix}sigv4:{key_id}"
+            if await self._client.exists(credential):
+                await self._client.hset(credential, "enabled", "0")
+                return True
             digest = await self._client.get(f"{self._prefix}keyid:{key_id}")
             if not isinstance(digest, bytes):
                 return False

@@ -18,8 +18,9 @@ Rules enforced:
 - an unknown access key and a bad signature get the same answer (no key enumeration).
 
 Credentials are looked up through :class:`CredentialStore`, a one-method async protocol
-(the key store implements it on SQLite and Redis; :class:`InMemoryCredentialStore` is
-the embedded one).
+(every key store of ``gatewright.runtime.keys`` implements it, memory, SQLite and
+Redis; :class:`InMemoryCredentialStore` is a standalone one). With ``stage`` set, a
+credential bound to other stages is refused with 403.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from aiohttp import web
 
 from ..context import Principal
 from ..errors import ConfigurationError, StoreError
-from .failures import AuthenticationFailure, AuthorizerFailure
+from .failures import AccessDenied, AuthenticationFailure, AuthorizerFailure
 
 __all__ = [
     "CredentialStore",
@@ -64,6 +65,10 @@ class SigV4Credential:
     scopes: frozenset[str] = frozenset()
     api_key_id: str | None = None  # usage-plan identity, when the key belongs to one
     plan: str | None = None
+    stages: frozenset[str] = frozenset()  # empty: every stage
+
+    def allows_stage(self, stage: str) -> bool:
+        return not self.stages or stage in self.stages
 
 
 class CredentialStore(Protocol):
@@ -182,6 +187,7 @@ class SigV4Authenticator:
         settings: SigV4Settings,
         store: CredentialStore,
         *,
+        stage: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not settings.service or not settings.region:
@@ -197,6 +203,7 @@ class SigV4Authenticator:
         self._scheme = scheme
         self._settings = settings
         self._store = store
+        self._stage = stage
         self._clock = clock
 
     @property
@@ -232,6 +239,8 @@ class SigV4Authenticator:
         # SECURITY: constant-time comparison of the hex signatures.
         if not hmac.compare_digest(expected.encode(), signed.signature.encode()):
             raise self._reject("the access key or signature is invalid")
+        if self._stage is not None and not credential.allows_stage(self._stage):
+            raise AccessDenied("the access key is not valid for this stage")
         return Principal(
             id=credential.principal_id,
             scheme=self._scheme,
