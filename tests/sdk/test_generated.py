@@ -6,6 +6,8 @@ Regenerate the golden tree with ``GATEWRIGHT_UPDATE_GOLDEN=1 pytest tests/sdk``.
 from __future__ import annotations
 
 import difflib
+import importlib
+import json
 import os
 import shutil
 import subprocess
@@ -164,3 +166,26 @@ def test_package_metadata(tmp_path: Path) -> None:
     for path, text in tree.items():
         if path.suffix == ".py":
             assert "gatewright" not in text, path
+
+
+@pytest.mark.corpus
+async def test_corpus_petstore_sdk_builds_requests(corpus_dir: Path, tmp_path: Path) -> None:
+    tree = _compile_spec(corpus_dir / "swagger-petstore3" / "openapi.yaml")
+    write_tree(tree, tmp_path)
+    package = next(p.parent.name for p in tree if p.name == "py.typed")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        sdk = importlib.import_module(package)
+    finally:
+        sys.path.remove(str(tmp_path))
+    pet = {"id": 10, "name": "doggie", "photoUrls": ["u"], "status": "available"}
+    transport = sdk.MockTransport(lambda req: sdk.HttpResponse.from_json(200, pet))
+    async with sdk.AsyncClient(base_url="http://pets.test/api/v3", transport=transport) as client:
+        found = await client.pet.get_pet_by_id(pet_id=10)
+        await client.pet.update_pet(body=found)
+    get, put = transport.requests
+    assert (get.method, get.path) == ("GET", "/api/v3/pet/10")
+    assert (put.method, put.path) == ("PUT", "/api/v3/pet")
+    assert json.loads(put.content) == pet
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[name]
