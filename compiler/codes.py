@@ -88,6 +88,8 @@ CODES: dict[str, CodeInfo] = _table(
     ("GW318", E, "cache key refers to a parameter the operation does not declare"),
     ("GW319", E, "security scheme cannot be enforced as configured"),
     ("GW320", E, "operation requires a security scheme that is not defined"),
+    ("GW321", E, "CORS settings are invalid"),
+    ("GW322", E, "sunset date is not a valid date"),
     # schemas, naming and representability
     ("GW400", W, "schema construct is not validated by the gateway"),
     ("GW401", W, "regular expression is not supported by Python's re; pattern not enforced"),

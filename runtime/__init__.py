@@ -25,7 +25,15 @@ from .auth import (
 )
 from .cache import CachePolicy, ResponseCache, cache_middleware
 from .compression import CompressionPolicy, compression_middleware, compression_on_response_prepare
-from .config import ApiConfig, JSONValue, Limits, ResponseOverride, Segment, Stage
+from .config import (
+    ApiConfig,
+    JSONValue,
+    Limits,
+    OpenApiDocument,
+    ResponseOverride,
+    Segment,
+    Stage,
+)
 from .context import PRINCIPAL, REQUEST_ID, ROUTE_MATCH, Principal, RouteMatch
 from .cors import CorsPolicy, cors_middleware, cors_on_response_prepare, operation_locator
 from .deprecation import DeprecationNotice, deprecation_middleware, deprecation_on_response_prepare
@@ -126,6 +134,7 @@ __all__ = [
     "Limiter",
     "Limits",
     "MockSpec",
+    "OpenApiDocument",
     "Principal",
     "QuotaPolicy",
     "RequestValue",

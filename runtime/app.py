@@ -5,7 +5,8 @@ Layer: runtime (aiohttp, stdlib). Generated ``app.py`` calls :func:`build_gatewa
 Per request, in this order (one aiohttp handler, see :func:`gateway_handler`)::
 
     request id            X-Request-Id propagated when well-formed, else generated
-    gateway checks        /healthz, /readyz, URL and header limits (414, 431), route
+    gateway checks        /healthz, /readyz, URL and header limits (414, 431), the
+                          public OpenAPI document (GET/HEAD <basePath>/openapi.json), route
                           match (404, 405), body size (413), content type (415); sets
                           request[REQUEST_ID], request[ROUTE_MATCH], request[CURRENT_OPERATION]
     (outer_middlewares    CORS, compression: aiohttp app middlewares around all of this)
@@ -68,6 +69,8 @@ class GatewayState:
         "base_path",
         "draining",
         "limits",
+        "openapi_body",
+        "openapi_path",
         "responses",
         "router",
         "stage",
@@ -88,6 +91,9 @@ class GatewayState:
         self.limits = api.limits
         self.base_path = api.base_path.rstrip("/")
         self.draining = False  # set on SIGTERM: /readyz answers 503
+        # the public OpenAPI document: full request path (with basePath) and body
+        self.openapi_path: str | None = None
+        self.openapi_body = b""
 
     def locate(self, method: str, raw_path: str) -> RouteEntry | None:
         """The operation ``method raw_path`` would reach (``raw_path`` includes basePath).
@@ -172,6 +178,8 @@ def gateway_handler(state: GatewayState, features: Handler | None) -> Handler:
     base_prefix = base_path + "/"
     max_url = state.limits.max_url_length
     max_headers = state.limits.max_header_bytes
+    openapi_path = state.openapi_path
+    openapi_body = state.openapi_body
 
     async def gateway(request: web.Request) -> web.StreamResponse:
         request_id = request.headers.get("X-Request-Id")
@@ -186,6 +194,8 @@ def gateway_handler(state: GatewayState, features: Handler | None) -> Handler:
                 raise GatewayError("URI_TOO_LONG", detail={"limit": max_url})
             if sum(map(len, chain.from_iterable(request.raw_headers))) > max_headers:
                 raise GatewayError("REQUEST_HEADER_FIELDS_TOO_LARGE", detail={"limit": max_headers})
+            if raw_path == openapi_path and request.method in ("GET", "HEAD"):
+                return _openapi_response(openapi_body, request_id)
             if base_path:
                 if raw_path == base_path:
                     raw_path = "/"
@@ -248,6 +258,15 @@ def gateway_handler(state: GatewayState, features: Handler | None) -> Handler:
         )
 
     return gateway
+
+
+def _openapi_response(body: bytes, request_id: str) -> web.Response:
+    # no-cache: clients revalidate, so a redeployed gateway's document is seen at once
+    return web.Response(
+        body=body,
+        content_type="application/json",
+        headers={"Cache-Control": "no-cache", "X-Request-Id": request_id},
+    )
 
 
 def _health(raw_path: str, state: GatewayState) -> web.Response:
@@ -360,6 +379,15 @@ def build_gateway_app(
     router.freeze()
     state = GatewayState(api=api, stage=stage, router=router, responses=responses)
     app[GATEWAY_STATE] = state
+    if features is not None and features.openapi is not None:
+        try:
+            state.openapi_body = features.openapi.load()
+        except (OSError, ModuleNotFoundError) as exc:
+            raise ConfigurationError(
+                f"the public OpenAPI document {features.openapi.resource!r} of package "
+                f"{features.openapi.package!r} cannot be read: {exc}"
+            ) from exc
+        state.openapi_path = state.base_path + features.openapi.path
     # without feature middlewares the operation handler is called directly (one
     # coroutine less per request)
     inner = list(extra_middlewares)

@@ -7,6 +7,7 @@ spec itself.
 
 from __future__ import annotations
 
+import importlib.resources
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
@@ -15,6 +16,7 @@ __all__ = [
     "ApiConfig",
     "JSONValue",
     "Limits",
+    "OpenApiDocument",
     "ResponseOverride",
     "Segment",
     "SegmentKind",
@@ -72,3 +74,20 @@ class ApiConfig:
     limits: Limits = field(default_factory=Limits)
     error_format: Literal["message", "problem+json"] = "message"
     gateway_responses: tuple[ResponseOverride, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenApiDocument:
+    """The public OpenAPI document a gateway serves at ``path`` (under the basePath).
+
+    The compiler exports it at build time (``x-gateway`` stripped, gateway servers,
+    security and responses filled in) and ships it as package data of the generated
+    gateway: ``resource`` inside ``package``. It is read once, when the app is built.
+    """
+
+    path: str = "/openapi.json"
+    package: str
+    resource: str = "openapi.json"
+
+    def load(self) -> bytes:
+        return importlib.resources.files(self.package).joinpath(self.resource).read_bytes()

@@ -36,6 +36,7 @@ from .auth.policy import IpPolicy, ip_policy_middleware
 from .auth.sigv4 import CredentialStore, SigV4Authenticator, SigV4Credential, SigV4Settings
 from .cache import CachePolicy, ResponseCache, cache_middleware
 from .compression import CompressionPolicy, compression_middleware, compression_on_response_prepare
+from .config import OpenApiDocument
 from .context import Principal
 from .cors import CorsPolicy, cors_middleware, cors_on_response_prepare
 from .deprecation import DeprecationNotice, deprecation_middleware, deprecation_on_response_prepare
@@ -135,6 +136,7 @@ class GatewayFeatures:
     operation_cors: Mapping[str, CorsPolicy | None] = field(default_factory=dict)
     compression: CompressionPolicy | None = None
     deprecations: Mapping[str, DeprecationNotice] = field(default_factory=dict)
+    openapi: OpenApiDocument | None = None  # served by the gateway itself, not a middleware
 
     @property
     def needs_key_store(self) -> bool:

@@ -15,15 +15,19 @@ Generated tree (relative to the output folder)::
     <package>_gateway/config.py     stages, limits, gateway responses
     <package>_gateway/validation.py compiled request checks
     <package>_gateway/mock_bodies.json  structured mock bodies (package data), when any
+    <package>_gateway/openapi.json  the exported public document, served at
+                                    <basePath>/openapi.json (unless switched off)
     <package>_gateway/py.typed
 """
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from ..diagnostics import Diagnostics
+from ..export import dump_document, export_document
 from ..ir.nodes import Api
+from ..source.loading import LoadedSpec, SourceFile
 from .base import EmitOptions, FileTree
 from .gateway_view import build_gateway_view
 from .render import render
@@ -72,6 +76,19 @@ class GatewayEmitter:
         }
         if view.mock_bodies_json is not None:
             tree[package / "mock_bodies.json"] = view.mock_bodies_json + "\n"
+        if view.openapi_path is not None:
+            tree[package / "openapi.json"] = _public_document(api)
         for module in _MODULES:
             tree[package / module] = render(f"gateway/{module}.jinja", view=view)
         return tree
+
+
+def _public_document(api: Api) -> str:
+    """The exported document of the default stage, as the gateway serves it."""
+    if api.document is None:  # pragma: no cover - the view serves nothing then
+        raise ValueError("the API was built without its source document")
+    document = dict(api.document)
+    # export_document reads only the bundled document of the spec
+    source = SourceFile(path=Path(api.sources[0] if api.sources else "spec"), label="", text="", data=document, is_json=True)
+    spec = LoadedSpec(root=source, files={}, document=document, inlined={}, openapi_version=api.openapi_version)
+    return dump_document(export_document(spec, api, stage=None))

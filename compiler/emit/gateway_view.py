@@ -18,6 +18,7 @@ from ..ir.nodes import (
     AuthorizerSettings,
     CachePolicy,
     CacheSettings,
+    CorsSettings,
     EnvVarPart,
     FunctionIntegration,
     GatewayResponseOverride,
@@ -92,6 +93,9 @@ class GatewayView:
     runtime_requirement: str
     api_expr: str
     features_lines: tuple[str, ...]  # FEATURES = ... in config.py, laid out; empty: none
+    features_use_datetime: bool  # config.py imports datetime (sunset dates)
+    # where the gateway serves the exported document (package data ``openapi.json``)
+    openapi_path: str | None
     stage_names: tuple[str, ...]
     default_stage: str
     operations: tuple[OperationView, ...]
@@ -403,7 +407,7 @@ def build_gateway_view(
 ) -> GatewayView:
     names = _handler_names(api.operations)
     mock_bodies: dict[str, JSONValue] = {}
-    features = _features_expr(api)
+    features = _features_expr(api, f"{api.package}_gateway")
     operations = tuple(
         _operation_view(op, names[op.id], plan, mock_bodies) for op in api.operations
     )
@@ -420,6 +424,8 @@ def build_gateway_view(
         runtime_requirement=runtime_requirement,
         api_expr=_api_expr(api),
         features_lines=tuple(layout(f"FEATURES: Final = {features}")) if features else (),
+        features_use_datetime=features is not None and "datetime." in features,
+        openapi_path=_openapi_path(api),
         stage_names=stage_names,
         default_stage=stage_names[0] if stage_names else "default",
         operations=operations,
@@ -576,7 +582,77 @@ def _scheme_expr(scheme: SecurityScheme) -> str | None:
     return None
 
 
-def _features_expr(api: Api) -> str | None:
+def _openapi_path(api: Api) -> str | None:
+    """Where the gateway serves its public document; None when it does not."""
+    if api.document is None:
+        return None  # an IR built without its source document: nothing to export
+    if api.openapi is None:
+        return "/openapi.json"
+    return api.openapi.path if api.openapi.enabled else None
+
+
+_CORS_DEFAULTS = {
+    "allow_methods": pyrepr(("GET", "HEAD", "PUT", "PATCH", "POST", "DELETE")),
+    "allow_headers": "()",
+    "expose_headers": "()",
+    "allow_credentials": "False",
+    "max_age_seconds": "None",
+}
+
+
+def _cors_expr(cors: CorsSettings) -> str:
+    return _call_non_default(
+        "gw.CorsPolicy",
+        _CORS_DEFAULTS,
+        allow_origins=pyrepr(cors.allow_origins),
+        allow_methods=pyrepr(cors.allow_methods),
+        allow_headers=pyrepr(cors.allow_headers),
+        expose_headers=pyrepr(cors.expose_headers),
+        allow_credentials=pyrepr(cors.allow_credentials),
+        max_age_seconds=pyrepr(cors.max_age_seconds),
+    )
+
+
+def _edge_args(api: Api, package: str) -> dict[str, str]:
+    """CORS, compression, deprecation and the OpenAPI endpoint of ``config.FEATURES``."""
+    args: dict[str, str] = {}
+    if api.cors is not None:
+        args["cors"] = _cors_expr(api.cors)
+    overrides = [
+        (op.id, "None" if op.cors == "off" else _cors_expr(op.cors))
+        for op in api.operations
+        if op.cors is not None
+    ]
+    if overrides:
+        args["operation_cors"] = "{" + ", ".join(f"{pyrepr(i)}: {e}" for i, e in overrides) + "}"
+    if api.compression is not None:
+        args["compression"] = _call_non_default(
+            "gw.CompressionPolicy",
+            {"binary_media_types": "()"},
+            minimum_size_bytes=pyrepr(api.compression.minimum_size_bytes),
+            binary_media_types=pyrepr(api.binary_media_types),
+        )
+    notices = []
+    for op in api.operations:
+        if op.sunset is not None:
+            sunset = f"datetime.datetime.fromisoformat({pyrepr(op.sunset)})"
+            notices.append(f"{pyrepr(op.id)}: gw.DeprecationNotice(sunset={sunset})")
+        elif op.deprecated:
+            notices.append(f"{pyrepr(op.id)}: gw.DeprecationNotice()")
+    if notices:
+        args["deprecations"] = "{" + ", ".join(notices) + "}"
+    openapi_path = _openapi_path(api)
+    if openapi_path is not None:
+        args["openapi"] = _call_non_default(
+            "gw.OpenApiDocument",
+            {"path": pyrepr("/openapi.json")},
+            path=pyrepr(openapi_path),
+            package=pyrepr(package),
+        )
+    return args
+
+
+def _features_expr(api: Api, package: str) -> str | None:
     """The generated ``config.FEATURES`` (None when the API declares no feature)."""
     args: dict[str, str] = {}
     if api.store is not None:
@@ -639,11 +715,7 @@ def _features_expr(api: Api) -> str | None:
             f"gw.IpPolicy.from_strings(allow={pyrepr(policy.allow)}, deny={pyrepr(policy.deny)}, "
             f"trusted_proxies={pyrepr(policy.trusted_proxies)})"
         )
-    deprecated = [op.id for op in api.operations if op.deprecated]
-    if deprecated:
-        args["deprecations"] = "{" + ", ".join(
-            f"{pyrepr(i)}: gw.DeprecationNotice()" for i in deprecated
-        ) + "}"
+    args.update(_edge_args(api, package))
     if not args:
         return None
     return _call("gw.GatewayFeatures", **args)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any, Literal, cast
 from urllib.parse import unquote, urlsplit
 
@@ -27,6 +28,8 @@ from .nodes import (
     CacheKeyPart,
     CachePolicy,
     CacheSettings,
+    CompressionSettings,
+    CorsSettings,
     EnvVarPart,
     Example,
     FunctionIntegration,
@@ -39,6 +42,7 @@ from .nodes import (
     Limits,
     MediaType,
     MockIntegration,
+    OpenApiEndpoint,
     Operation,
     Parameter,
     ParameterLocation,
@@ -108,6 +112,7 @@ class _Ctx:
     limits: Limits
     backends: dict[str, Backend] = field(default_factory=dict)
     stage_vars: dict[str, set[str]] = field(default_factory=dict)
+    openapi: OpenApiEndpoint | None = None
 
     def origin(self, pointer: str) -> Origin:
         return self.spec.origin(pointer)
@@ -425,6 +430,103 @@ def _build_cache_settings(ctx: _Ctx) -> CacheSettings | None:
         max_entry_bytes=int(raw.get("maxEntryBytes", d.max_entry_bytes)),
         capacity_bytes=int(raw["capacityMb"]) * 1024 * 1024 if "capacityMb" in raw else d.capacity_bytes,
         origin=d.origin,
+    )
+
+
+
+# --------------------------------------------------------------------------- edge features
+
+
+def _build_cors(ctx: _Ctx, raw: Any, pointer: str) -> CorsSettings | None:
+    """One ``cors`` object; origins are checked by the runtime's own parser, so the
+    compiler and the gateway never disagree about what an origin pattern means."""
+    # compile time only: the runtime is a dependency of the compiler, not the reverse
+    from gatewright.runtime.cors import CorsPolicy
+    from gatewright.runtime.errors import ConfigurationError
+
+    if not isinstance(raw, dict):
+        return None
+    ok = True
+    origins: list[str] = []
+    for i, entry in enumerate(raw.get("allowOrigins", [])):
+        try:
+            CorsPolicy(allow_origins=(entry,))
+        except ConfigurationError as exc:
+            ctx.diags.error("GW321", ctx.origin(join_pointer(pointer, "allowOrigins", i)), f"allowed origin {entry!r} is not usable: {exc}", hint="write scheme://host[:port], https://*.example.com, http://localhost:* or *")
+            ok = False
+            continue
+        origins.append(entry)
+    credentials = raw.get("allowCredentials") is True
+    if credentials:
+        for key in ("allowOrigins", "allowMethods", "allowHeaders", "exposeHeaders"):
+            values = raw.get(key, [])
+            if isinstance(values, list) and "*" in values:
+                ctx.diags.error(
+                    "GW321",
+                    ctx.origin(join_pointer(pointer, key, values.index("*"))),
+                    f"'*' in {key} cannot be used with allowCredentials: true",
+                    hint="browsers refuse '*' on credentialed requests; list the " + ("origins" if key == "allowOrigins" else "names"),
+                )
+                ok = False
+    if not ok:
+        return None
+    defaults = CorsSettings(allow_origins=(), origin=ctx.origin(pointer))
+    max_age = raw.get("maxAgeSeconds")
+    return CorsSettings(
+        allow_origins=tuple(origins),
+        allow_methods=tuple(str(m).upper() for m in raw.get("allowMethods", defaults.allow_methods)),
+        allow_headers=tuple(raw.get("allowHeaders", ())),
+        expose_headers=tuple(raw.get("exposeHeaders", ())),
+        allow_credentials=credentials,
+        max_age_seconds=int(max_age) if isinstance(max_age, int) else None,
+        origin=ctx.origin(pointer),
+    )
+
+
+def _operation_cors(ctx: _Ctx, settings: dict[str, tuple[Any, str]]) -> CorsSettings | Literal["off"] | None:
+    if "cors" not in settings:
+        return None
+    raw, pointer = settings["cors"]
+    if raw is False:
+        return "off"
+    return _build_cors(ctx, raw, pointer)
+
+
+def _sunset(ctx: _Ctx, settings: dict[str, tuple[Any, str]]) -> str | None:
+    """``sunset`` as an RFC 3339 date-time in UTC; a bare date means its midnight UTC."""
+    if "sunset" not in settings:
+        return None
+    raw, pointer = settings["sunset"]
+    text = str(raw)
+    try:
+        if "T" in text.upper():
+            when = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+        else:
+            day = date.fromisoformat(text)
+            when = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    except ValueError as exc:
+        ctx.diags.error("GW322", ctx.origin(pointer), f"sunset {text!r} is not a valid date ({exc})", hint="write 2027-01-31 or 2027-01-31T00:00:00Z")
+        return None
+    if when.tzinfo is None:  # the schema requires a zone; kept for hand-built documents
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat()
+
+
+def _build_compression(ctx: _Ctx) -> CompressionSettings | None:
+    raw = ctx.root_xg.get("compression")
+    if not isinstance(raw, dict) or not isinstance(raw.get("minimumSizeBytes"), int):
+        return None
+    return CompressionSettings(minimum_size_bytes=raw["minimumSizeBytes"], origin=ctx.origin("/x-gateway/compression"))
+
+
+def _build_openapi_endpoint(ctx: _Ctx) -> OpenApiEndpoint:
+    raw = ctx.root_xg.get("openapi")
+    if not isinstance(raw, dict):
+        return OpenApiEndpoint(origin=ctx.origin("/x-gateway" if ctx.root_xg else ""))
+    return OpenApiEndpoint(
+        enabled=raw.get("enabled", True) is not False,
+        path=str(raw.get("path", "/openapi.json")).rstrip("/") or "/openapi.json",
+        origin=ctx.origin("/x-gateway/openapi"),
     )
 
 
@@ -904,6 +1006,15 @@ def _operations(ctx: _Ctx, base_path: str) -> tuple[Operation, ...]:
         if any(full.rstrip("/") == r or path.rstrip("/") == r for r in RESERVED_PATHS):
             ctx.diags.error("GW310", porigin, f"path {path!r} collides with the gateway's own {full!r} endpoint")
             continue
+        if ctx.openapi is not None and ctx.openapi.enabled and path.rstrip("/") == ctx.openapi.path:
+            ctx.diags.error(
+                "GW310",
+                porigin,
+                f"path {path!r} collides with the gateway's own {full!r} endpoint (the public OpenAPI document)",
+                hint="move the document with x-gateway.openapi.path, or switch it off with x-gateway.openapi.enabled: false",
+                related=[ctx.openapi.origin],
+            )
+            continue
         shape = _route_shape(base_path, segments)
         if shape in shapes_seen:
             other, other_origin = shapes_seen[shape]
@@ -1003,7 +1114,7 @@ def _operations(ctx: _Ctx, base_path: str) -> tuple[Operation, ...]:
                 tags=tuple(str(t) for t in op_raw.get("tags", []) if isinstance(t, str)) if isinstance(op_raw.get("tags"), list) else (),
                 summary=_str(op_raw.get("summary")),
                 description=_str(op_raw.get("description")),
-                deprecated=op_raw.get("deprecated") is True,
+                deprecated=op_raw.get("deprecated") is True or "sunset" in settings,
                 parameters=tuple(params),
                 request_body=request_body,
                 responses=_build_responses(ctx, op_raw.get("responses"), join_pointer(opointer, "responses")),
@@ -1014,6 +1125,8 @@ def _operations(ctx: _Ctx, base_path: str) -> tuple[Operation, ...]:
                 api_key_required=settings.get("apiKeyRequired", (False, ""))[0] is True,
                 throttle=_throttle(settings["throttle"][0], settings["throttle"][1], ctx) if "throttle" in settings else None,
                 cache=_cache_policy(ctx, settings, http_method, params),
+                cors=_operation_cors(ctx, settings),
+                sunset=_sunset(ctx, settings),
                 origin=ctx.origin(opointer),
             )
         )
@@ -1054,6 +1167,7 @@ def build_api(spec: LoadedSpec, diags: Diagnostics, options: BuildOptions | None
     stages = _build_stages(ctx)
     backends = _build_backends(ctx)
     base_path = str(root_xg.get("basePath", "")).rstrip("/")
+    ctx.openapi = _build_openapi_endpoint(ctx)
     ctx.schemas.build_components()
     operations = _operations(ctx, base_path)
     if isinstance(doc.get("webhooks"), dict) and doc["webhooks"]:
@@ -1088,6 +1202,11 @@ def build_api(spec: LoadedSpec, diags: Diagnostics, options: BuildOptions | None
         store=_build_store(ctx),
         cache=_build_cache_settings(ctx),
         resource_policy=_build_resource_policy(ctx),
+        cors=_build_cors(ctx, root_xg.get("cors"), "/x-gateway/cors") if "cors" in root_xg else None,
+        compression=_build_compression(ctx),
+        binary_media_types=tuple(str(m) for m in root_xg.get("binaryMediaTypes", ())),
+        openapi=ctx.openapi,
+        document=doc,
         limits=ctx.limits,
         error_format="problem+json" if error_format == "problem+json" else "message",
         gateway_responses=_build_gateway_responses(ctx),

@@ -16,6 +16,7 @@ an existing emitter.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
@@ -30,6 +31,8 @@ __all__ = [
     "CacheKeyPart",
     "CachePolicy",
     "CacheSettings",
+    "CompressionSettings",
+    "CorsSettings",
     "Discriminator",
     "EnvVarPart",
     "Example",
@@ -44,6 +47,7 @@ __all__ = [
     "MediaType",
     "MockIntegration",
     "Model",
+    "OpenApiEndpoint",
     "Operation",
     "Parameter",
     "ParameterLocation",
@@ -358,6 +362,39 @@ class Limits:
     integration_timeout_ms: int = 29_000
 
 
+# --------------------------------------------------------------------------- edge features
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorsSettings:
+    """``x-gateway.cors`` of the API or one operation (checked: origins parse, no ``*``
+    together with credentials)."""
+
+    allow_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...] = ("GET", "HEAD", "PUT", "PATCH", "POST", "DELETE")
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    allow_credentials: bool = False
+    max_age_seconds: int | None = None
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompressionSettings:
+    """gzip responses of at least ``minimum_size_bytes`` (absent: no compression)."""
+
+    minimum_size_bytes: int
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenApiEndpoint:
+    """Where the gateway serves its exported public document (``path`` is under basePath)."""
+
+    enabled: bool = True
+    path: str = "/openapi.json"
+    origin: Origin
+
 
 # --------------------------------------------------------------------------- traffic policies
 
@@ -529,6 +566,10 @@ class Operation:
     api_key_required: bool = False
     throttle: Throttle | None = None
     cache: CachePolicy | None = None
+    # None: the API's CORS; "off": no CORS for this operation
+    cors: CorsSettings | Literal["off"] | None = None
+    # RFC 3339 date-time in UTC (``2027-01-31T00:00:00+00:00``); implies deprecation
+    sunset: str | None = None
     # x-gateway idempotency key: a non-idempotent method the SDK may retry with one key
     idempotent: bool = False
     origin: Origin
@@ -589,6 +630,13 @@ class Api:
     store: StoreSettings | None = None
     cache: CacheSettings | None = None
     resource_policy: ResourcePolicy | None = None
+    cors: CorsSettings | None = None
+    compression: CompressionSettings | None = None
+    binary_media_types: tuple[str, ...] = ()
+    openapi: OpenApiEndpoint | None = None  # None: the default endpoint
+    # the bundled source document, which the spec export (and so the gateway's
+    # /openapi.json) is computed from; data only, never compared
+    document: Mapping[str, JSONValue] | None = field(default=None, compare=False, repr=False)
     sources: tuple[str, ...] = ()  # every input file, relative, sorted
     source_hash: str = ""  # sha256 over the input files and the effective options
     origin: Origin

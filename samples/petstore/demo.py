@@ -3,17 +3,22 @@
 What it does, in order:
 
 1. ``gatewright compile samples/petstore/openapi.yaml -o .demo/petstore --target all``
-2. starts the sample backend (``samples/petstore/backend.py``) and the generated gateway
-   (``python -m petstore_gateway --stage dev``) on free loopback ports;
-3. calls the gateway with the generated SDK: a proxied call, a mock, a function route,
-   a validation error, and a request for a path the API does not have (404);
-4. stops both processes.
+2. creates an API key on the ``demo`` usage plan in the embedded SQLite key store
+   (``.demo/keys.db``, handed to the gateway through ``GATEWRIGHT_KEY_STORE``);
+3. starts the sample backend (``samples/petstore/backend.py``) and the generated gateway
+   (``python -m petstore_gateway --stage prod``) on free loopback ports;
+4. calls the gateway with the generated SDK, which takes the key as ``api_key``: a
+   proxied call, a cache hit, a mock, a function route, a validation error, a call
+   without a key (401), the usage plan's throttle (429), and a request for a path the
+   API does not have (404);
+5. stops both processes.
 
 Everything runs on embedded defaults: no other server is needed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -29,6 +34,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 OUT = REPO / ".demo" / "petstore"
+KEYS_DB = REPO / ".demo" / "keys.db"
 PY = sys.executable
 
 
@@ -95,13 +101,32 @@ def raw_get(url: str) -> tuple[int, dict[str, str], Any]:
         return err.code, dict(err.headers), json.loads(err.read() or b"null")
 
 
-def story(gateway_url: str) -> None:
+def create_api_key() -> str:
+    """A fresh key on the ``demo`` plan, through the runtime's key store API."""
+    from gatewright.runtime import key_store_from_url
+
+    step(f"API key: created in the key store {KEYS_DB.relative_to(REPO)} on usage plan 'demo'")
+    KEYS_DB.unlink(missing_ok=True)
+
+    async def create() -> str:
+        store = key_store_from_url(f"sqlite:///{KEYS_DB}")
+        try:
+            secret, record = await store.create(plan="demo", name="demo")
+        finally:
+            await store.close()
+        show("key id", record.id)
+        return secret
+
+    return asyncio.run(create())
+
+
+def story(gateway_url: str, api_key: str) -> None:
     sys.path.insert(0, str(OUT / "sdk"))
     import petstore_client as sdk
 
-    with sdk.Client(base_url=f"{gateway_url}/v1") as client:
+    with sdk.Client(base_url=f"{gateway_url}/v1", api_key=api_key) as client:
         step("proxied: client.pets.list_pets(limit=10) -> gateway -> backend")
-        raw = client.pets.with_raw_response.list_pets(limit=10)  # the raw response, then the model
+        raw = client.pets.list_pets.raw(limit=10)  # the raw response, then the model
         show("status", raw.status)
         show("request id", raw.request_id or "-")
         show("pets", [f"{p.id} {p.name} ({getattr(p.species, 'value', p.species)})" for p in raw.parse()])
@@ -109,8 +134,14 @@ def story(gateway_url: str) -> None:
         step("proxied: client.pets.create_pet(body={...}) -> validated by the gateway, then forwarded")
         pet = client.pets.create_pet(body={"name": "Mia", "species": "cat", "tags": ["indoor"]})
         show("created", {"id": pet.id, "name": pet.name, "species": pet.species})
-        fetched = client.pets.get_pet(pet_id=pet.id)
-        show("fetched again", f"{fetched.name} (id {fetched.id})")
+
+        step("cache: client.pets.get_pet(pet_id=...) twice -> the second answer comes from the gateway's cache")
+        first = client.pets.get_pet.raw(pet_id=pet.id)
+        second = client.pets.get_pet.raw(pet_id=pet.id)
+        show("first", f"{first.parse().name} (id {first.parse().id}), X-Cache: {first.headers.get('X-Cache', '-')}")
+        show("second", f"{second.parse().name} (id {second.parse().id}), X-Cache: {second.headers.get('X-Cache', '-')}")
+        if second.headers.get("X-Cache") != "Hit":
+            raise SystemExit("the second get_pet was not a cache hit")
 
         step("mock: client.store.get_inventory() -> answered by the gateway from the spec's example")
         inventory = client.store.get_inventory()
@@ -131,18 +162,50 @@ def story(gateway_url: str) -> None:
         else:
             raise SystemExit("the gateway accepted an invalid pet")
 
+    step("no key: client without api_key -> 401 from the gateway")
+    with sdk.Client(base_url=f"{gateway_url}/v1") as anonymous:
+        try:
+            anonymous.pets.list_pets()
+        except sdk.AuthenticationError as err:
+            show("raised", f"{type(err).__name__} (status {err.status})")
+            show("error type", err.headers.get("X-Gateway-Error-Type", "-"))
+        else:
+            raise SystemExit("the gateway answered without an API key")
+
+    step("throttle: get_inventory until the usage plan answers 429 (plan 'demo' allows it a burst of 2)")
+    # no retries, so the 429 reaches us instead of being waited out
+    with sdk.Client(base_url=f"{gateway_url}/v1", api_key=api_key, max_retries=0) as eager:
+        try:
+            for n in range(1, 4):
+                eager.store.get_inventory()
+                show(f"call {n}", "200")
+        except sdk.RateLimitError as err:
+            show(f"call {n}", f"{type(err).__name__} (status {err.status})")
+            show("error type", err.headers.get("X-Gateway-Error-Type", "-"))
+            show("Retry-After", err.headers.get("Retry-After", "-"))
+        else:
+            raise SystemExit("the usage plan's throttle did not answer 429")
+
     step("not found: GET /v1/unicorns (a path the API does not have)")
     status, headers, body = raw_get(f"{gateway_url}/v1/unicorns")
     show("status", status)
     show("error type", headers.get("X-Gateway-Error-Type", "-"))
     show("body", body)
 
+    step("public document: GET /v1/openapi.json (the exported spec, served by the gateway)")
+    status, headers, document = raw_get(f"{gateway_url}/v1/openapi.json")
+    show("status", status)
+    show("servers", [s["url"] for s in document["servers"]])
+    show("security schemes", sorted(document["components"]["securitySchemes"]))
+
 
 def main() -> None:
     os.chdir(REPO)
     compile_sample()
+    api_key = create_api_key()
     backend_port, gateway_port = free_port(), free_port()
     env = dict(os.environ)
+    env["GATEWRIGHT_KEY_STORE"] = f"sqlite:///{KEYS_DB}"
     # the gateway's dev stage points at the backend; the function handler lives in samples/
     env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(OUT / "gateway"), env.get("PYTHONPATH", "")])
     backend = start([PY, str(HERE / "backend.py"), "--port", str(backend_port)], REPO, env)
@@ -158,14 +221,17 @@ def main() -> None:
         wait_healthy(f"{spec_url}/pets", backend, "backend")
         wait_healthy(f"http://127.0.0.1:{gateway_port}/healthz", gateway, "gateway")
         show("gateway", f"http://127.0.0.1:{gateway_port}/healthz is ready")
-        story(f"http://127.0.0.1:{gateway_port}")
+        story(f"http://127.0.0.1:{gateway_port}", api_key)
     finally:
         step("stop")
         stop(gateway, "gateway")
         stop(backend, "backend")
         if gateway.returncode not in (0, -signal.SIGTERM) and gateway.stderr is not None:
             sys.stderr.write(gateway.stderr.read().decode(errors="replace"))
-    print("\ndemo finished: proxied calls, a mock, a function route, a validation error and a 404")
+    print(
+        "\ndemo finished: proxied calls, a cache hit, a mock, a function route, a validation error,"
+        " a 401 without a key, a 429 from the usage plan, a 404 and the public document"
+    )
 
 
 if __name__ == "__main__":
