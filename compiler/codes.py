@@ -90,6 +90,9 @@ CODES: dict[str, CodeInfo] = _table(
     ("GW320", E, "operation requires a security scheme that is not defined"),
     ("GW321", E, "CORS settings are invalid"),
     ("GW322", E, "sunset date is not a valid date"),
+    ("GW323", E, "transform value expression is malformed or names an unknown source"),
+    ("GW324", E, "transform JSON pointer is not valid"),
+    ("GW325", E, "transform rewrites the upstream path of an integration that has none"),
     # schemas, naming and representability
     ("GW400", W, "schema construct is not validated by the gateway"),
     ("GW401", W, "regular expression is not supported by Python's re; pattern not enforced"),

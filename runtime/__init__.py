@@ -86,6 +86,16 @@ from .server import configure_logging, serve
 from .stores import StoreHealth, cache_store_from_url, store_from_url
 from .templating import EnvVar, RequestValue, StageVar, TemplatePart, Text
 from .throttle import Limiter, TokenBucket, throttle_middleware
+from .transform import (
+    STREAMED_RESPONSE_HOOK,
+    UPSTREAM_PATH,
+    BodyOps,
+    FieldOps,
+    RequestTransform,
+    ResponseTransform,
+    Transformed,
+    ValueRef,
+)
 from .version import __version__, require_runtime
 
 __all__ = [
@@ -99,12 +109,15 @@ __all__ = [
     "REQUEST_ID",
     "RESPONSE_TYPES",
     "ROUTE_MATCH",
+    "STREAMED_RESPONSE_HOOK",
+    "UPSTREAM_PATH",
     "ApiConfig",
     "ApiKey",
     "ApiKeyAuthenticator",
     "ApiKeyScheme",
     "AuthorizerScheme",
     "AuthorizerSettings",
+    "BodyOps",
     "CachePolicy",
     "ClientPool",
     "CompressionPolicy",
@@ -113,6 +126,7 @@ __all__ = [
     "CustomAuthorizer",
     "DeprecationNotice",
     "EnvVar",
+    "FieldOps",
     "FunctionSpec",
     "GatewayError",
     "GatewayFeatures",
@@ -137,9 +151,11 @@ __all__ = [
     "OpenApiDocument",
     "Principal",
     "QuotaPolicy",
+    "RequestTransform",
     "RequestValue",
     "ResponseCache",
     "ResponseOverride",
+    "ResponseTransform",
     "Route",
     "RouteEntry",
     "RouteMatch",
@@ -159,8 +175,10 @@ __all__ = [
     "Text",
     "TokenBucket",
     "TokenLocation",
+    "Transformed",
     "UsagePlan",
     "ValidationFailure",
+    "ValueRef",
     "__version__",
     "api_key_middleware",
     "auth_middleware",

@@ -35,6 +35,7 @@ from .deadlines import Deadlines
 from .errors import ConfigurationError, GatewayError
 from .integration import Route, StartupContext, read_body
 from .templating import RequestTemplate, TemplatePart, compile_template
+from .transform import STREAMED_RESPONSE_HOOK, UPSTREAM_PATH
 
 __all__ = [
     "CLIENT_POOL",
@@ -196,6 +197,9 @@ class HttpProxy:
             url = self._template.render(
                 request[ROUTE_MATCH].path_params, request.query, request.headers
             )
+        rewrite = request.get(UPSTREAM_PATH)
+        if rewrite is not None:  # a transform replaces the whole upstream path
+            url = str(URL(url, encoded=True).with_path(rewrite, encoded=True))
         if self._pass_query:
             query = request.rel_url.raw_query_string
             if query:
@@ -353,6 +357,9 @@ class HttpProxy:
             _log.warning("integration failure reading the upstream body: %s", exc)
             raise GatewayError("INTEGRATION_FAILURE") from None
         response = web.StreamResponse(status=upstream.status, headers=headers)
+        transform_head = request.get(STREAMED_RESPONSE_HOOK)
+        if transform_head is not None:  # status and headers can change only before prepare
+            transform_head(response)
         await response.prepare(request)
         try:
             if first:

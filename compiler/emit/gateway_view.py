@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from ..ir.nodes import (
     Api,
     AuthorizerSettings,
+    BodyOps,
+    BodyValuePart,
     CachePolicy,
     CacheSettings,
     CorsSettings,
     EnvVarPart,
+    FieldOps,
     FunctionIntegration,
     GatewayResponseOverride,
     HttpProxyIntegration,
@@ -28,7 +31,11 @@ from ..ir.nodes import (
     JwtSettings,
     MockIntegration,
     Operation,
+    PrincipalPart,
+    RequestContextPart,
     RequestPart,
+    RequestTransform,
+    ResponseTransform,
     SecurityRequirement,
     SecurityScheme,
     SigV4Settings,
@@ -36,7 +43,9 @@ from ..ir.nodes import (
     Template,
     TextPart,
     Throttle,
+    Transform,
     UsagePlan,
+    ValueExpression,
 )
 from .render import pyident
 from .render import pyrepr as _pyrepr
@@ -78,6 +87,9 @@ class OperationView:
     signature_lines: tuple[str, ...]
     params_lines: tuple[str, ...]  # the parameter check call, or nothing
     body_lines: tuple[str, ...]  # the body check call, or nothing
+    # what the handler reads the body from: a transformed operation reads it through a
+    # clone, so the transform can still clone the request afterwards
+    body_source: str
     route_lines: tuple[str, ...]  # the ROUTES.add(...) statement after the handler, laid out
 
 
@@ -278,6 +290,103 @@ def _integration_expr(
     raise TypeError(f"unknown integration {type(integration).__name__}")
 
 
+def _value_expr(value: ValueExpression) -> str:
+    """A ``gw.Expression``: literal text, stage variables and ``gw.ValueRef`` pieces."""
+    pieces: list[str] = []
+    for part in value.parts:
+        if isinstance(part, TextPart):
+            pieces.append(pyrepr(part.text))
+        elif isinstance(part, StageVarPart):
+            pieces.append(_call("gw.StageVar", name=pyrepr(part.name)))
+        elif isinstance(part, RequestPart):
+            pieces.append(f"gw.ValueRef({pyrepr(part.source)}, {pyrepr((part.name,))})")
+        elif isinstance(part, BodyValuePart):
+            pieces.append(f'gw.ValueRef("body", {pyrepr(part.path)})')
+        elif isinstance(part, PrincipalPart):
+            key = ("principalId",) if part.field == "principalId" else ("context", part.key or "")
+            pieces.append(f'gw.ValueRef("auth", {pyrepr(key)})')
+        elif isinstance(part, RequestContextPart):
+            pieces.append(f'gw.ValueRef("context", {pyrepr((part.name,))})')
+    return _tuple(pieces)
+
+
+def _pairs_expr(pairs: tuple[tuple[str, ValueExpression], ...]) -> str:
+    return "{" + ", ".join(f"{pyrepr(k)}: {_value_expr(v)}" for k, v in pairs) + "}"
+
+
+def _field_ops_expr(ops: FieldOps | None) -> str | None:
+    if ops is None:
+        return None
+    args: dict[str, str] = {}
+    if ops.set:
+        args["set"] = _pairs_expr(ops.set)
+    if ops.append:
+        args["append"] = _pairs_expr(ops.append)
+    if ops.remove:
+        args["remove"] = pyrepr(ops.remove)
+    if ops.rename:
+        args["rename"] = _mapping_expr(ops.rename)
+    return _call("gw.FieldOps", **args)
+
+
+def _body_ops_expr(ops: BodyOps | None) -> str | None:
+    if ops is None:
+        return None
+    args: dict[str, str] = {}
+    expressions = [(a.pointer, a.expression) for a in ops.set if a.expression is not None]
+    constants = [(a.pointer, a.constant) for a in ops.set if a.expression is None]
+    if expressions:
+        args["set"] = _pairs_expr(tuple(expressions))
+    if constants:
+        args["constants"] = "{" + ", ".join(f"{pyrepr(k)}: {pyrepr(v)}" for k, v in constants) + "}"
+    if ops.remove:
+        args["remove"] = pyrepr(ops.remove)
+    if ops.rename:
+        args["rename"] = _mapping_expr(ops.rename)
+    return _call("gw.BodyOps", **args)
+
+
+def _kept(**kwargs: str | None) -> dict[str, str]:
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def _request_transform_expr(transform: RequestTransform) -> str:
+    return _call(
+        "gw.RequestTransform",
+        **_kept(
+            headers=_field_ops_expr(transform.headers),
+            query=_field_ops_expr(transform.query),
+            path=_value_expr(transform.path) if transform.path is not None else None,
+            body=_body_ops_expr(transform.body),
+        ),
+    )
+
+
+def _response_transform_expr(transform: ResponseTransform) -> str:
+    status = (
+        "{" + ", ".join(f"{pyrepr(a)}: {pyrepr(b)}" for a, b in transform.status) + "}"
+        if transform.status
+        else None
+    )
+    return _call(
+        "gw.ResponseTransform",
+        **_kept(
+            status=status,
+            headers=_field_ops_expr(transform.headers),
+            body=_body_ops_expr(transform.body),
+        ),
+    )
+
+
+def _transformed_expr(integration: str, transform: Transform) -> str:
+    """The integration spec wrapped in ``gw.Transformed`` (see ``runtime/transform.py``)."""
+    args = _kept(
+        request=_request_transform_expr(transform.request) if transform.request else None,
+        response=_response_transform_expr(transform.response) if transform.response else None,
+    )
+    return f"gw.Transformed({integration}" + "".join(f", {k}={v}" for k, v in args.items()) + ")"
+
+
 def _override_expr(override: GatewayResponseOverride) -> str:
     return _call(
         "gw.ResponseOverride",
@@ -352,6 +461,8 @@ def _operation_view(
         pyrepr(op.id),
         _integration_expr(op.integration, op.id, mock_bodies),
     ]
+    if op.transform is not None:
+        route_args[-1] = _transformed_expr(route_args[-1], op.transform)
     segments = tuple((s.kind, s.value) for s in op.segments)
     if segments != _plain_segments(op.path):
         route_args.append(f"segments={pyrepr(segments)}")
@@ -393,6 +504,7 @@ def _operation_view(
         )
         if body_function
         else (),
+        body_source="request.clone()" if op.transform is not None else "request",
         route_lines=tuple(layout("ROUTES.add(" + ", ".join(route_args) + ")")),
     )
 

@@ -25,6 +25,8 @@ from .nodes import (
     ApiKeySettings,
     AuthorizerSettings,
     Backend,
+    BodyAssignment,
+    BodyOps,
     CacheKeyPart,
     CachePolicy,
     CacheSettings,
@@ -32,6 +34,7 @@ from .nodes import (
     CorsSettings,
     EnvVarPart,
     Example,
+    FieldOps,
     FunctionIntegration,
     GatewayResponseOverride,
     Header,
@@ -49,8 +52,10 @@ from .nodes import (
     Quota,
     RequestBody,
     RequestPart,
+    RequestTransform,
     ResourcePolicy,
     Response,
+    ResponseTransform,
     RouteSegment,
     Schema,
     SecurityRequirement,
@@ -63,11 +68,13 @@ from .nodes import (
     TemplatePart,
     TextPart,
     Throttle,
+    Transform,
     UsagePlan,
     ValidationPolicy,
+    ValueExpression,
 )
 from .schemas import SchemaBuilder
-from .templating import TemplateContext, parse_template
+from .templating import TemplateContext, parse_template, parse_value_expression
 
 __all__ = ["RESERVED_PATHS", "BuildOptions", "build_api"]
 
@@ -510,6 +517,140 @@ def _sunset(ctx: _Ctx, settings: dict[str, tuple[Any, str]]) -> str | None:
     if when.tzinfo is None:  # the schema requires a zone; kept for hand-built documents
         when = when.replace(tzinfo=UTC)
     return when.astimezone(UTC).isoformat()
+
+
+# --------------------------------------------------------------------------- transforms
+
+_POINTER = re.compile(r"^(/([^~/]|~[01])*)+$")
+
+
+class _TransformBuilder:
+    """Builds one operation's ``x-gateway.transform``; ``ok`` is False after any error."""
+
+    def __init__(self, ctx: _Ctx, path_params: set[str]) -> None:
+        self.ctx = ctx
+        self.path_params = path_params
+        self.ok = True
+
+    def expression(self, raw: Any, pointer: str) -> ValueExpression | None:
+        origin = self.ctx.origin(pointer)
+        value = parse_value_expression(str(raw), origin, self.ctx.diags)
+        if value is None:
+            self.ok = False
+            return None
+        for part in value.parts:
+            if isinstance(part, RequestPart) and part.source == "path" and part.name not in self.path_params:
+                self.ctx.diags.error("GW312", origin, f"{{path.{part.name}}} is not a parameter of this route", hint=f"the route's path parameters are: {', '.join(sorted(self.path_params)) or 'none'}")
+                self.ok = False
+            if isinstance(part, StageVarPart):
+                missing = sorted(n for n, names in self.ctx.stage_vars.items() if part.name not in names)
+                if missing:
+                    self.ctx.diags.error("GW302", origin, f"stage variable {part.name!r} is not defined in stage{'s' * (len(missing) > 1)} {', '.join(repr(m) for m in missing)}", hint="define it under x-gateway.stages.<stage>.variables for every stage")
+                    self.ok = False
+        return value if self.ok else None
+
+    def pointer(self, raw: Any, pointer: str) -> str | None:
+        text = str(raw)
+        if not _POINTER.match(text):
+            self.ctx.diags.error("GW324", self.ctx.origin(pointer), f"{text!r} is not a JSON pointer to a field", hint="write an RFC 6901 pointer such as /meta/source (~1 for '/', ~0 for '~' in a name)")
+            self.ok = False
+            return None
+        return text
+
+    def _pairs(self, raw: Any, pointer: str) -> tuple[tuple[str, ValueExpression], ...]:
+        out: list[tuple[str, ValueExpression]] = []
+        if isinstance(raw, dict):
+            for name, value in raw.items():
+                expr = self.expression(value, join_pointer(pointer, name))
+                if expr is not None:
+                    out.append((str(name), expr))
+        return tuple(out)
+
+    def field_ops(self, raw: Any, pointer: str) -> FieldOps | None:
+        if not isinstance(raw, dict):
+            return None
+        rename = raw.get("rename")
+        remove = raw.get("remove")
+        return FieldOps(
+            set=self._pairs(raw.get("set"), join_pointer(pointer, "set")),
+            append=self._pairs(raw.get("append"), join_pointer(pointer, "append")),
+            remove=tuple(str(n) for n in remove) if isinstance(remove, list) else (),
+            rename=tuple((str(k), str(v)) for k, v in rename.items()) if isinstance(rename, dict) else (),
+            origin=self.ctx.origin(pointer),
+        )
+
+    def body_ops(self, raw: Any, pointer: str) -> BodyOps | None:
+        if not isinstance(raw, dict):
+            return None
+        assignments: list[BodyAssignment] = []
+        removals: list[str] = []
+        renames: list[tuple[str, str]] = []
+        for target, value in (raw.get("set") or {}).items():
+            at = join_pointer(pointer, "set", target)
+            checked = self.pointer(target, at)
+            if checked is None:
+                continue
+            if isinstance(value, str):
+                expr = self.expression(value, at)
+                if expr is not None:
+                    assignments.append(BodyAssignment(pointer=checked, expression=expr))
+            else:
+                assignments.append(BodyAssignment(pointer=checked, constant=value))
+        for i, target in enumerate(raw.get("remove") or ()):
+            checked = self.pointer(target, join_pointer(pointer, "remove", i))
+            if checked is not None:
+                removals.append(checked)
+        for old, new in (raw.get("rename") or {}).items():
+            at = join_pointer(pointer, "rename", old)
+            source, target = self.pointer(old, at), self.pointer(new, at)
+            if source is not None and target is not None:
+                renames.append((source, target))
+        return BodyOps(set=tuple(assignments), remove=tuple(removals), rename=tuple(renames), origin=self.ctx.origin(pointer))
+
+
+def _transform(ctx: _Ctx, settings: dict[str, tuple[Any, str]], integration: Integration, path_params: set[str]) -> tuple[bool, Transform | None]:
+    """``x-gateway.transform`` of one operation: (built without errors, the transform)."""
+    if "transform" not in settings:
+        return True, None
+    raw, pointer = settings["transform"]
+    if not isinstance(raw, dict):
+        return True, None
+    build = _TransformBuilder(ctx, path_params)
+    request: RequestTransform | None = None
+    response: ResponseTransform | None = None
+    req_raw = raw.get("request")
+    if isinstance(req_raw, dict):
+        rp = join_pointer(pointer, "request")
+        path: ValueExpression | None = None
+        if "path" in req_raw:
+            path_pointer = join_pointer(rp, "path")
+            if not isinstance(integration, HttpProxyIntegration):
+                ctx.diags.error("GW325", ctx.origin(path_pointer), f"a path rewrite needs an http_proxy integration, not {integration.kind!r}", hint="remove transform.request.path, or proxy this operation to a backend")
+                build.ok = False
+            else:
+                path = build.expression(req_raw["path"], path_pointer)
+        request = RequestTransform(
+            headers=build.field_ops(req_raw.get("headers"), join_pointer(rp, "headers")),
+            query=build.field_ops(req_raw.get("query"), join_pointer(rp, "query")),
+            path=path,
+            body=build.body_ops(req_raw.get("body"), join_pointer(rp, "body")),
+            origin=ctx.origin(rp),
+        )
+    resp_raw = raw.get("response")
+    if isinstance(resp_raw, dict):
+        sp = join_pointer(pointer, "response")
+        status = resp_raw.get("status")
+        response = ResponseTransform(
+            status=tuple((int(k), int(v)) for k, v in status.items()) if isinstance(status, dict) else (),
+            headers=build.field_ops(resp_raw.get("headers"), join_pointer(sp, "headers")),
+            body=build.body_ops(resp_raw.get("body"), join_pointer(sp, "body")),
+            origin=ctx.origin(sp),
+        )
+    if not build.ok:
+        return False, None
+    if request is None and response is None:
+        return True, None
+    return True, Transform(request=request, response=response, origin=ctx.origin(pointer))
 
 
 def _build_compression(ctx: _Ctx) -> CompressionSettings | None:
@@ -1091,8 +1232,12 @@ def _operations(ctx: _Ctx, base_path: str) -> tuple[Operation, ...]:
                 op_id = f"{base}_{n}"
                 n += 1
             taken_ids.add(op_id)
-        integration = _build_integration(ctx, settings, op_raw, opointer, path, {p.name for p in params if p.location == "path"})
+        path_params = {p.name for p in params if p.location == "path"}
+        integration = _build_integration(ctx, settings, op_raw, opointer, path, path_params)
         if integration is None:
+            continue
+        transform_ok, transform = _transform(ctx, settings, integration, path_params)
+        if not transform_ok:
             continue
         limits_raw = settings.get("limits", ({}, ""))[0]
         body_raw, bpointer = ctx.deref(op_raw.get("requestBody"), join_pointer(opointer, "requestBody"))
@@ -1127,6 +1272,7 @@ def _operations(ctx: _Ctx, base_path: str) -> tuple[Operation, ...]:
                 cache=_cache_policy(ctx, settings, http_method, params),
                 cors=_operation_cors(ctx, settings),
                 sunset=_sunset(ctx, settings),
+                transform=transform,
                 origin=ctx.origin(opointer),
             )
         )

@@ -28,6 +28,9 @@ __all__ = [
     "AuthSettings",
     "AuthorizerSettings",
     "Backend",
+    "BodyAssignment",
+    "BodyOps",
+    "BodyValuePart",
     "CacheKeyPart",
     "CachePolicy",
     "CacheSettings",
@@ -36,6 +39,7 @@ __all__ = [
     "Discriminator",
     "EnvVarPart",
     "Example",
+    "FieldOps",
     "FunctionIntegration",
     "GatewayResponseOverride",
     "Header",
@@ -51,12 +55,16 @@ __all__ = [
     "Operation",
     "Parameter",
     "ParameterLocation",
+    "PrincipalPart",
     "Property",
     "Quota",
     "RequestBody",
+    "RequestContextPart",
     "RequestPart",
+    "RequestTransform",
     "ResourcePolicy",
     "Response",
+    "ResponseTransform",
     "RouteSegment",
     "Schema",
     "SecurityRequirement",
@@ -69,8 +77,11 @@ __all__ = [
     "TemplatePart",
     "TextPart",
     "Throttle",
+    "Transform",
+    "TransformPart",
     "UsagePlan",
     "ValidationPolicy",
+    "ValueExpression",
 ]
 
 JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
@@ -396,6 +407,99 @@ class OpenApiEndpoint:
     origin: Origin
 
 
+# --------------------------------------------------------------------------- transforms
+# ``x-gateway.transform``: structured operations whose values are parsed expressions,
+# so a request value is always placed as data (header text, query value, JSON string).
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BodyValuePart:
+    """``{body.a.b}`` / ``{body.items.0}``: a value of the JSON request body."""
+
+    path: tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrincipalPart:
+    """``{auth.principalId}`` or ``{auth.context.KEY}``: from the authenticated principal."""
+
+    field: Literal["principalId", "context"]
+    key: str | None = None  # the context key
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestContextPart:
+    """``{context.requestId}``: what the gateway knows about the request."""
+
+    name: Literal["requestId"]
+
+
+TransformPart: TypeAlias = (
+    TextPart | StageVarPart | RequestPart | BodyValuePart | PrincipalPart | RequestContextPart
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValueExpression:
+    parts: tuple[TransformPart, ...]
+    source: str  # as written
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldOps:
+    """Operations on headers or query parameters: applied as rename, remove, set, append."""
+
+    set: tuple[tuple[str, ValueExpression], ...] = ()
+    append: tuple[tuple[str, ValueExpression], ...] = ()
+    remove: tuple[str, ...] = ()
+    rename: tuple[tuple[str, str], ...] = ()
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BodyAssignment:
+    """Set the JSON pointer ``pointer`` to an expression's text, or to a constant."""
+
+    pointer: str  # RFC 6901, checked
+    expression: ValueExpression | None = None
+    constant: JSONValue = None  # used when ``expression`` is None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BodyOps:
+    """JSON pointer operations on a JSON body: applied as rename, remove, set."""
+
+    set: tuple[BodyAssignment, ...] = ()
+    remove: tuple[str, ...] = ()
+    rename: tuple[tuple[str, str], ...] = ()
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestTransform:
+    headers: FieldOps | None = None
+    query: FieldOps | None = None
+    path: ValueExpression | None = None  # the whole upstream path (http_proxy only)
+    body: BodyOps | None = None
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResponseTransform:
+    status: tuple[tuple[int, int], ...] = ()  # (integration status, client status)
+    headers: FieldOps | None = None
+    body: BodyOps | None = None
+    origin: Origin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transform:
+    request: RequestTransform | None = None
+    response: ResponseTransform | None = None
+    origin: Origin
+
+
 # --------------------------------------------------------------------------- traffic policies
 
 
@@ -572,6 +676,7 @@ class Operation:
     sunset: str | None = None
     # x-gateway idempotency key: a non-idempotent method the SDK may retry with one key
     idempotent: bool = False
+    transform: Transform | None = None
     origin: Origin
 
 

@@ -6,6 +6,10 @@ Layer: ir. Accepted forms:
 - ``${env.NAME}`` or ``${env.NAME:-default}``: an environment variable at start-up
 - ``{path.NAME}``, ``{query.NAME}``, ``{header.NAME}``: a value of the request
 - ``{NAME}`` / ``{NAME+}`` in path templates: shorthand for ``{path.NAME}``
+
+Transform values (:func:`parse_value_expression`) also accept ``{stage.NAME}``,
+``{body.a.b}`` (dotted names and integer indexes), ``{auth.principalId}``,
+``{auth.context.KEY}`` and ``{context.requestId}``.
 """
 
 from __future__ import annotations
@@ -14,9 +18,21 @@ import re
 from dataclasses import dataclass
 
 from ..diagnostics import Diagnostics, Origin
-from .nodes import EnvVarPart, RequestPart, StageVarPart, Template, TemplatePart, TextPart
+from .nodes import (
+    BodyValuePart,
+    EnvVarPart,
+    PrincipalPart,
+    RequestContextPart,
+    RequestPart,
+    StageVarPart,
+    Template,
+    TemplatePart,
+    TextPart,
+    TransformPart,
+    ValueExpression,
+)
 
-__all__ = ["TemplateContext", "parse_template"]
+__all__ = ["TemplateContext", "parse_template", "parse_value_expression"]
 
 _TOKEN = re.compile(r"\$\{([^{}]*)\}|\{([^{}]*)\}")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -24,6 +40,12 @@ _ENV = re.compile(r"^env\.([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$", re.S)
 _STAGE = re.compile(r"^(?:stage|stageVariables)\.([A-Za-z_][A-Za-z0-9_]*)$")
 _REQUEST = re.compile(r"^(path|query|header)\.([^{}\s]+)$")
 _BARE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]*?)(\+?)$")
+_BODY = re.compile(r"^body((?:\.[A-Za-z0-9_$@-]+)+)$")
+_AUTH_CONTEXT = re.compile(r"^auth\.context\.([^{}\s]+)$")
+_VALUE_HINT = (
+    "use {path.NAME}, {query.NAME}, {header.NAME}, {body.a.b}, {auth.principalId}, "
+    "{auth.context.KEY}, {stage.NAME} or {context.requestId}"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +105,60 @@ def parse_template(text: str, origin: Origin, ctx: TemplateContext, diags: Diagn
         else:
             merged.append(p)
     return Template(parts=tuple(merged), source=text, origin=origin)
+
+
+def _value_part(expression: str) -> TransformPart | None:
+    """One ``{...}`` of a transform value; None when it is not a known form."""
+    request = _REQUEST.match(expression)
+    if request:
+        source = request.group(1)
+        return RequestPart(source=source, name=request.group(2))  # type: ignore[arg-type]
+    stage = _STAGE.match(expression)
+    if stage:
+        return StageVarPart(name=stage.group(1))
+    body = _BODY.match(expression)
+    if body:
+        steps = body.group(1)[1:].split(".")
+        return BodyValuePart(path=tuple(int(s) if s.isdigit() else s for s in steps))
+    if expression == "auth.principalId":
+        return PrincipalPart(field="principalId")
+    context = _AUTH_CONTEXT.match(expression)
+    if context:
+        return PrincipalPart(field="context", key=context.group(1))
+    if expression == "context.requestId":
+        return RequestContextPart(name="requestId")
+    return None
+
+
+def parse_value_expression(text: str, origin: Origin, diags: Diagnostics) -> ValueExpression | None:
+    """Parse a transform value: literal text with ``{source.name}`` expressions (GW323)."""
+    parts: list[TransformPart] = []
+    pos = 0
+    ok = True
+    for m in _TOKEN.finditer(text):
+        if m.start() > pos:
+            parts.append(TextPart(text=text[pos : m.start()]))
+        pos = m.end()
+        dollar, brace = m.group(1), m.group(2)
+        expression = dollar if dollar is not None else brace
+        assert expression is not None
+        part = _value_part(expression)
+        if dollar is not None and not isinstance(part, StageVarPart):
+            part = None  # ${...} is only the stage-variable spelling
+        if part is None:
+            shown = f"${{{dollar}}}" if dollar is not None else f"{{{brace}}}"
+            diags.error("GW323", origin, f"malformed value expression {shown!r} in {text!r}", hint=_VALUE_HINT)
+            ok = False
+            continue
+        parts.append(part)
+    if pos < len(text):
+        parts.append(TextPart(text=text[pos:]))
+    if not ok:
+        return None
+    merged: list[TransformPart] = []
+    for p in parts:
+        if isinstance(p, TextPart) and merged and isinstance(merged[-1], TextPart):
+            merged[-1] = TextPart(text=merged[-1].text + p.text)
+        else:
+            merged.append(p)
+    return ValueExpression(parts=tuple(merged), source=text, origin=origin)
