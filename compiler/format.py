@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -34,6 +35,7 @@ __all__ = ["BLACK_MODE", "FormatCache", "format_source", "format_tree", "header_
 
 BLACK_MODE = black.Mode(target_versions={TargetVersion.PY311}, line_length=88)
 _BLOCK_START = re.compile(r"^(?:async def |def |class |@)")
+_TRAILING_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)*\Z")
 _PARALLEL_MIN_LINES = 4000  # below this, process start-up costs more than it saves
 _CACHE_SALT = f"black={metadata.version('black')};mode={BLACK_MODE!r}".encode()
 
@@ -118,8 +120,23 @@ def _format_block(block: str) -> str:
     return black.format_str(block, mode=BLACK_MODE)
 
 
-def _format_modules(modules: dict[PurePosixPath, str], cache: FormatCache) -> dict[PurePosixPath, str]:
-    blocks: dict[PurePosixPath, list[str]] = {path: split_blocks(text) for path, text in modules.items()}
+def _trimmed(block: str) -> str:
+    """``block`` without its trailing blank lines, which black drops anyway.
+
+    black formats a second time whenever its first pass changed the text, so a block
+    that is already in black's style but ends in the blank lines separating it from
+    the next one would cost two passes instead of one.
+    """
+    text = _TRAILING_BLANK_LINES.sub("\n", block)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _format_modules(
+    modules: dict[PurePosixPath, str], cache: FormatCache, meanwhile: Callable[[], None] | None = None
+) -> dict[PurePosixPath, str]:
+    blocks: dict[PurePosixPath, list[str]] = {
+        path: [_trimmed(block) for block in split_blocks(text)] for path, text in modules.items()
+    }
     done: dict[str, str] = {}
     todo: list[str] = []
     for parts in blocks.values():
@@ -132,14 +149,23 @@ def _format_modules(modules: dict[PurePosixPath, str], cache: FormatCache) -> di
             else:
                 todo.append(block)
     pending_lines = sum(b.count("\n") for b in todo)
-    workers = min(os.cpu_count() or 1, 8)
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
     if workers > 1 and pending_lines >= _PARALLEL_MIN_LINES:
         ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
+        # longest first, in small chunks, so that no worker is left with a long tail
+        order = sorted(range(len(todo)), key=lambda i: (-len(todo[i]), i))
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            chunk = max(1, len(todo) // (workers * 8))
-            results = list(pool.map(_format_block, todo, chunksize=chunk))
+            chunk = max(1, len(todo) // (workers * 32))
+            pending = pool.map(_format_block, [todo[i] for i in order], chunksize=chunk)
+            if meanwhile is not None:
+                meanwhile()  # this process would only wait for the pool
+            results = [""] * len(todo)
+            for i, formatted in zip(order, pending, strict=True):
+                results[i] = formatted
     else:
         results = [_format_block(b) for b in todo]
+        if meanwhile is not None:
+            meanwhile()
     for block, formatted in zip(todo, results, strict=True):
         done[block] = formatted
         cache.put(block, formatted)
@@ -150,12 +176,22 @@ def _format_modules(modules: dict[PurePosixPath, str], cache: FormatCache) -> di
     return out
 
 
-def format_tree(tree: FileTree, *, api: Api, options: EmitOptions, cache: FormatCache | None = None) -> FileTree:
-    """Format every Python file and put the header on every file that takes comments."""
+def format_tree(
+    tree: FileTree,
+    *,
+    api: Api,
+    options: EmitOptions,
+    cache: FormatCache | None = None,
+    meanwhile: Callable[[], None] | None = None,
+) -> FileTree:
+    """Format every Python file and put the header on every file that takes comments.
+
+    ``meanwhile`` is run in this process while formatting processes work, if any.
+    """
     header = "".join(f"# {line}\n" for line in header_lines(api, options))
     python = {path: text for path, text in tree.items() if path.suffix in (".py", ".pyi")}
     try:
-        formatted = _format_modules(python, cache or FormatCache.default())
+        formatted = _format_modules(python, cache or FormatCache.default(), meanwhile)
     except Exception as exc:  # black.InvalidInput and friends: a compiler bug
         raise SpecError(f"generated code could not be formatted: {exc}") from exc
     out: FileTree = {}

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import multiprocessing
+import multiprocessing.process
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import __version__, runtime_requirement
-from .diagnostics import Diagnostics, LineLocator, Origin, Position, SpecError
+from .diagnostics import Diagnostic, Diagnostics, LineLocator, Origin, Position, Severity, SpecError
 from .emit.base import EmitOptions, Emitter, FileTree
 from .format import format_tree
 from .ir.build import BuildOptions, build_api
@@ -62,13 +65,98 @@ def load_and_validate(path: Path, diags: Diagnostics, locator: Locator | None = 
     return None if diags.has_errors else spec
 
 
-def build_ir(path: Path, options: BuildOptions | None = None, *, locator: Locator | None = None) -> tuple[Api | None, Diagnostics]:
-    """Load, validate and build the IR of one spec file."""
+# Below this many paths the OpenAPI validator finishes before a process would start.
+_BACKGROUND_VALIDATION_MIN_PATHS = 100
+
+
+class _OpenApiCheck:
+    """openapi-spec-validator on a spec, in a forked process when the spec is big.
+
+    The validator is the slowest part of building the IR (seconds on big specs)
+    and only reports; nothing downstream reads its result except the decision to
+    stop. So it runs beside the IR builder, and an IR built from a spec it rejects
+    is thrown away.
+    """
+
+    def __init__(self, spec: LoadedSpec) -> None:
+        self.spec = spec
+        self._conn: Connection | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        paths = spec.document.get("paths")
+        big = isinstance(paths, dict) and len(paths) >= _BACKGROUND_VALIDATION_MIN_PATHS
+        if big and "fork" in multiprocessing.get_all_start_methods():
+            ctx = multiprocessing.get_context("fork")  # the child inherits the spec: nothing to pickle
+            receiver, sender = ctx.Pipe(duplex=False)
+            process = ctx.Process(target=_validate_in_child, args=(spec, sender), daemon=True)
+            try:
+                process.start()
+            except OSError:  # no processes to be had: validate in this one
+                receiver.close()
+                sender.close()
+                return
+            sender.close()
+            self._conn, self._process = receiver, process
+
+    def result(self) -> list[Diagnostic]:
+        if self._conn is not None and self._process is not None:
+            try:
+                items: list[Diagnostic] = self._conn.recv()
+                return items
+            except (EOFError, OSError):
+                pass  # the child died: validate here instead
+            finally:
+                self._conn.close()
+                self._process.join()
+        diags = Diagnostics()
+        validate_openapi(self.spec, diags)
+        return diags.items
+
+
+def _validate_in_child(spec: LoadedSpec, conn: Connection) -> None:
     diags = Diagnostics()
-    spec = load_and_validate(path, diags, locator)
-    if spec is None:
+    validate_openapi(spec, diags)
+    conn.send(diags.items)
+    conn.close()
+
+
+def _merge(into: Diagnostics, items: Sequence[Diagnostic]) -> None:
+    for d in items:
+        into.add(d.code, d.origin, d.message, hint=d.hint, related=d.related, severity=d.severity)
+
+
+def build_ir(path: Path, options: BuildOptions | None = None, *, locator: Locator | None = None) -> tuple[Api | None, Diagnostics]:
+    """Load, validate and build the IR of one spec file.
+
+    Gives the same diagnostics, in the same order, as validating first and building
+    only a valid spec; the OpenAPI validator just runs at the same time as the build.
+    """
+    diags = Diagnostics()
+    try:
+        spec = load(path, diags)
+    except LoadFailed as exc:
+        if locator is not None:
+            locator.files.extend(exc.files.values())
         return None, diags
-    api = build_api(spec, diags, options)
+    if locator is not None:
+        locator.specs.append(spec)
+    check = _OpenApiCheck(spec)
+    x_gateway = Diagnostics()
+    validate_x_gateway(spec, x_gateway)
+    built = Diagnostics()
+    api: Api | None = None
+    failure: Exception | None = None
+    if not x_gateway.has_errors:
+        try:
+            api = build_api(spec, built, options)
+        except Exception as exc:  # a spec the validator rejects can trip the builder
+            failure = exc
+    _merge(diags, check.result())
+    _merge(diags, x_gateway.items)
+    if diags.has_errors:
+        return None, diags
+    if failure is not None:
+        raise failure
+    _merge(diags, built.items)
     return api, diags
 
 
@@ -130,11 +218,21 @@ def compile_to_tree(
     if format_code:
         say(f"formatting {sum(1 for p in tree if p.suffix == '.py')} modules")
         try:
-            tree = format_tree(tree, api=api, options=emit_options)
+            tree = format_tree(tree, api=api, options=emit_options, meanwhile=lambda: _warm_positions(diags, locator))
         except SpecError:
             diags.error("GW501", api.origin, "generated code could not be formatted; this is a compiler bug, please report it")
             return CompileResult(api, diags, {}, locator)
     return CompileResult(api, diags, tree, locator)
+
+
+def _warm_positions(diags: Diagnostics, locator: Locator) -> None:
+    """Locate one reported diagnostic per file, so that the source map of each is
+    built (seconds for big specs) while black runs rather than after it."""
+    seen: set[str] = set()
+    for d in diags:
+        if d.severity is not Severity.INFO and d.origin.file not in seen:
+            seen.add(d.origin.file)
+            locator.position(d.origin)
 
 
 def _jsonable(value: Any) -> Any:

@@ -10,8 +10,11 @@ function each (recursion goes through ``Schema.ref``); anyOf/oneOf/not branches
 become private functions so that they can be tried without raising out.
 
 Generated lines are built from :class:`Code` (text this module writes) and
-:class:`Lit` (values from the spec). The template renders every ``Lit`` through
-the ``pyrepr`` filter, so no spec string is ever pasted into code.
+:class:`Lit` (values from the spec). Every ``Lit`` is rendered through ``pyrepr``
+(with black's preferred quotes), so no spec string is ever pasted into code.
+Lines are laid out the way black prints them (quotes, wrapping of long calls and
+signatures), so that formatting the module, the slowest stage on big specs, has
+nothing to change and takes black's single pass.
 
 How the gateway calls the generated functions (names come from the plan):
 
@@ -36,7 +39,7 @@ from typing import Literal
 
 from ..diagnostics import Diagnostic, Diagnostics, Origin, Severity
 from ..ir.nodes import Api, Discriminator, JSONValue, MediaType, Model, Operation, Parameter, Schema
-from .render import render
+from .render import pyrepr, render
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -46,6 +49,8 @@ __all__ = [
     "Lit",
     "OperationChecks",
     "ValidationPlan",
+    "black_literal",
+    "layout_line",
     "plan_validation",
 ]
 
@@ -149,6 +154,18 @@ class Line:
         return "    " * self.indent
 
     @property
+    def text(self) -> str:
+        """The line's code, without indentation; spec values as literals."""
+        return "".join(
+            black_literal(part.value) if isinstance(part, Lit) else part.text
+            for part in self.parts
+        )
+
+    @property
+    def physical_lines(self) -> list[str]:
+        return layout_line(self.indent, self.text)
+
+    @property
     def opens_block(self) -> bool:
         last = self.parts[-1] if self.parts else None
         return isinstance(last, Code) and last.text.endswith(":")
@@ -160,6 +177,285 @@ class FunctionView:
     signature: str
     doc: str | None
     body: tuple[Line, ...]
+
+    @property
+    def header_lines(self) -> list[str]:
+        """``def name(signature) -> None:``, laid out."""
+        return layout_line(0, f"def {self.name}({self.signature}) -> None:")
+
+    @property
+    def body_lines(self) -> list[str]:
+        return [text for line in self.body for text in line.physical_lines]
+
+
+# --------------------------------------------------------------------------- layout
+#
+# black formats the whole generated module; a line it must re-wrap, or a quote it
+# must change, costs it a second pass over the block. These functions print the
+# shapes this module generates exactly as black does. Anything they do not know
+# is left on one line, and black (which always runs) wraps it: a miss costs time,
+# never correctness.
+
+_LINE_LENGTH = 88
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+_DOUBLE_QUOTED = {'"': '\\"', "'": "'"}
+# black splits a condition at its lowest-priority operators first
+_CONDITION_OPERATORS = (" or ", " and ", " + ")
+
+
+def black_literal(value: JSONValue | tuple[JSONValue, ...]) -> str:
+    """``pyrepr`` with black's preferred double quotes (black would change the rest)."""
+    if isinstance(value, str):
+        text = pyrepr(value)
+        if text[0] == '"':
+            return text  # repr chose " because the text holds ' and not "
+        if '"' not in value:
+            return '"' + text[1:-1] + '"'  # nothing to escape either way
+        if value.count('"') > value.count("'"):
+            return text  # black keeps the quotes that need fewer escapes
+        return '"' + "".join(_DOUBLE_QUOTED.get(ch) or repr(ch)[1:-1] for ch in value) + '"'
+    if isinstance(value, tuple):
+        inner = ", ".join(black_literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, list):
+        return "[" + ", ".join(black_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        pairs = (f"{black_literal(k)}: {black_literal(v)}" for k, v in value.items())
+        return "{" + ", ".join(pairs) + "}"
+    return pyrepr(value)
+
+
+def _brackets(text: str) -> dict[int, int] | None:
+    """Matching bracket positions (opening -> closing) outside string literals.
+
+    None when the text is not a balanced line of code this layout understands.
+    """
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    quote: str | None = None
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote is not None:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "'\"":
+            if text.startswith(ch * 3, i):
+                return None  # triple-quoted strings: leave to black
+            quote = ch
+        elif ch == "#":
+            return None
+        elif ch in _CLOSERS:
+            stack.append(i)
+        elif ch in ")]}":
+            if not stack or _CLOSERS[text[stack[-1]]] != ch:
+                return None
+            pairs[stack.pop()] = i
+        i += 1
+    return pairs if not stack and quote is None else None
+
+
+def _top_level_items(inner: str) -> list[str]:
+    """``inner`` cut at its top-level commas (strings and brackets respected)."""
+    pairs = _brackets(inner)
+    if pairs is None:
+        return [inner]
+    items: list[str] = []
+    start = 0
+    i = 0
+    quote: str | None = None
+    while i < len(inner):
+        ch = inner[i]
+        if quote is not None:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif i in pairs:
+            i = pairs[i]  # skip the bracketed part: its commas are not ours
+        elif ch == ",":
+            items.append(inner[start:i].strip())
+            start = i + 1
+        i += 1
+    tail = inner[start:].strip()
+    if tail:
+        items.append(tail)
+    return items
+
+
+def layout_line(indent: int, text: str) -> list[str]:
+    """Physical lines of one logical line at ``indent`` levels, as black prints them.
+
+    Handles the shapes generated here: a ``def`` whose parameters do not fit, and a
+    statement ending in a call or display (``raise gwv.Invalid(...)``,
+    ``_ENUM_1 = frozenset((...))``). black splits such a line after the last
+    opening bracket; the contents stay on one line if they fit (unless they are
+    the items of a display, which always go one per line with a trailing comma),
+    otherwise one item per line with a trailing comma, each laid out the same way.
+    """
+    pad = "    " * indent
+    if len(pad) + len(text) <= _LINE_LENGTH:
+        return [pad + text]
+    pairs = _brackets(text)
+    if pairs is None:
+        return [pad + text]
+    inner_pad = pad + "    "
+    if text.startswith("def "):
+        opening = text.index("(")
+        closing = pairs[opening]
+        params = _top_level_items(text[opening + 1 : closing])
+        joined = ", ".join(params)
+        if len(params) > 1 and len(inner_pad) + len(joined) <= _LINE_LENGTH:
+            middle = [inner_pad + joined]
+        else:
+            # black adds the trailing comma to a lone parameter too
+            middle = [inner_pad + param + "," for param in params]
+        return [pad + text[: opening + 1], *middle, pad + text[closing:]]
+    if text.startswith("if ") and text.endswith(":"):
+        return _layout_condition(indent, text, pairs)
+    return _layout_trailing_bracket(indent, text, pairs, suffix="")
+
+
+def _layout_condition(indent: int, text: str, pairs: dict[int, int]) -> list[str]:
+    """``if ... not (a or b):`` and ``if (a + b) != 1:``, split inside the parentheses.
+
+    black wraps a long condition in parentheses of its own, unless the condition
+    ends in (or starts with) a bracket it can split at instead; these are the shapes
+    where it can, and does.
+    """
+    pad = "    " * indent
+    whole = [pad + text]
+    condition = text[3:-1]
+    if text.startswith("if (") and text.endswith(") != 1:") and pairs[3] == len(text) - 7:
+        opening = 3
+    elif condition.endswith(")") and text[-3] != "(":
+        opening = next(o for o, c in pairs.items() if c == len(text) - 2)
+        prefix = text[3:opening]
+        if prefix not in ("", "not ") and not (
+            prefix.endswith(" and not ")
+            and len(_top_level_split(prefix, " and ")) == 2
+            and len(_top_level_split(prefix, " or ")) == 1
+        ):
+            return whole
+    else:
+        return whole
+    closing = pairs[opening]
+    tail = text[closing:]
+    head = text[: opening + 1]
+    inner = text[opening + 1 : closing]
+    inner_pad = pad + "    "
+    if len(pad) + len(head) > _LINE_LENGTH:
+        return whole
+    if len(inner_pad) + len(inner) <= _LINE_LENGTH:
+        return [pad + head, inner_pad + inner, pad + tail]
+    rows = _operator_rows(inner)
+    if rows is None or any(
+        len(inner_pad) + len(row) > _LINE_LENGTH and _brackets(row) != {} for row in rows
+    ):
+        return whole
+    return [pad + head, *(inner_pad + row for row in rows), pad + tail]
+
+
+def _operator_rows(text: str) -> list[str] | None:
+    """``text`` split before its lowest-priority operator, as black splits inside
+    brackets; None when it has none, or mixes operators (black's priorities decide)."""
+    for operator in _CONDITION_OPERATORS:
+        operands = _top_level_split(text, operator)
+        if len(operands) > 1:
+            break
+    else:
+        return None
+    for operand in operands:
+        for other in _CONDITION_OPERATORS:
+            if len(_top_level_split(operand, other)) > 1:
+                return None
+    return [operands[0], *(operator.lstrip() + operand for operand in operands[1:])]
+
+
+def _top_level_split(text: str, operator: str) -> list[str]:
+    """``text`` cut at ``operator`` where it is outside brackets and strings."""
+    pairs = _brackets(text)
+    if pairs is None:
+        return [text]
+    parts: list[str] = []
+    start = 0
+    i = 0
+    quote: str | None = None
+    while i < len(text):
+        ch = text[i]
+        if quote is not None:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif i in pairs:
+            i = pairs[i]
+        elif text.startswith(operator, i):
+            parts.append(text[start:i])
+            start = i + len(operator)
+            i = start
+            continue
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _layout_trailing_bracket(
+    indent: int, text: str, pairs: dict[int, int], *, suffix: str
+) -> list[str]:
+    pad = "    " * indent
+    whole = [pad + text + suffix]
+    if not text or text[-1] not in ")]}":
+        return whole
+    opening = next((o for o, c in pairs.items() if c == len(text) - 1), None)
+    if opening is None or text[opening + 1 : -1].strip() == "":
+        return whole
+    head = text[: opening + 1]
+    before = head[:-1]
+    if before.endswith((")", "]", "}")) or before.rstrip().endswith((" for", " in", "lambda")):
+        return whole  # chained calls and comprehensions: black's choice depends on more
+    is_call = bool(before) and (before[-1].isalnum() or before[-1] == "_")
+    if not is_call and before and not before.endswith((" ", "(", "[", "{")):
+        return whole
+    if not is_call and text[opening] != "(" and before.strip() == "":
+        return whole
+    inner = text[opening + 1 : -1]
+    items = _top_level_items(inner)
+    if any(" for " in item or item.startswith(("*", "lambda")) for item in items):
+        return whole
+    inner_pad = pad + "    "
+    is_display_items = not is_call and (len(items) > 1 or inner.rstrip().endswith(","))
+    if not is_display_items and len(inner_pad) + len(inner) <= _LINE_LENGTH:
+        if len(items) == 1 and inner.rstrip().endswith(","):
+            return whole  # a one-tuple's comma: black's rules differ, leave it
+        return [pad + head, inner_pad + inner, pad + text[-1] + suffix]
+    lines = [pad + head]
+    for item in items:
+        lines.extend(_layout_item(indent + 1, item))
+    lines.append(pad + text[-1] + suffix)
+    return lines
+
+
+def _layout_item(indent: int, item: str) -> list[str]:
+    """One item of a split call or display, with its trailing comma."""
+    pad = "    " * indent
+    item_pairs = _brackets(item)
+    if len(pad) + len(item) + 1 <= _LINE_LENGTH or item_pairs is None:
+        return [pad + item + ","]
+    rows = _operator_rows(item)
+    if rows is None:
+        return _layout_trailing_bracket(indent, item, item_pairs, suffix=",")
+    # inside brackets black splits at the operators first, one operand per line;
+    # an operand without brackets stays whole even when it is too long
+    if any(len(pad) + len(row) + 1 > _LINE_LENGTH and _brackets(row) != {} for row in rows):
+        return [pad + item + ","]
+    return [pad + row for row in rows[:-1]] + [pad + rows[-1] + ","]
 
 
 # A pointer under construction: static JSON-pointer text, or code that evaluates to
@@ -541,9 +837,9 @@ class _ModuleBuilder:
                 name = self.constant(
                     "enum",
                     ("json", repr(values)),
-                    "frozenset(gwv.json_key(value) for value in ",
+                    "frozenset(map(gwv.json_key, ",
                     Lit(values),
-                    ")",
+                    "))",
                 )
                 body.add(indent, f"if gwv.json_key({var}) not in {name}:")
             body.fail(indent + 1, pointer, "expected one of the allowed values")
@@ -1581,7 +1877,7 @@ def plan_validation(
         uses_re=builder.uses_re,
         uses_callable=builder.uses_callable,
         uses_mapping=builder.uses_mapping,
-        exported=sorted(builder.exported),
+        exported=[black_literal(name) for name in sorted(builder.exported)],
         max_depth=max_depth,
         constants=builder.constants,
         functions=builder.documented_functions(),
