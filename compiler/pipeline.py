@@ -242,6 +242,8 @@ def _jsonable(value: Any) -> Any:
             v = getattr(value, f.name)
             if f.name == "origin" and isinstance(v, Origin):
                 out["origin"] = f"{v.file}#{v.pointer}"
+            elif f.name == "document":
+                continue  # the bundled source document: `gatewright export` prints that view
             else:
                 out[f.name] = _jsonable(v)
         return out
