@@ -10,6 +10,7 @@ and ``redis://``), then run ``wrk -t1 -c32 GET`` against each case:
 - (c) a cache hit (memory)                                                (>= 2x)
 - (d) JWT (RS256) with the verified-token cache warm, + validation + proxy (>= 0.9x)
 
+Before measuring, checks that the warm cache really answers ``X-Cache: Hit``.
 Prints req/s, CPU µs per request of the process under test, and ratios to the bare
 proxy. Not part of CI. Knobs: ``BENCH_SECONDS`` (default 10), ``BENCH_CONNECTIONS``
 (default 32). Usage: ``.venv/bin/python bench/features_bench.py``.
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import jwt
@@ -125,6 +127,13 @@ async def _create_key(url: str) -> None:
         await store.close()
 
 
+def _cache_status(url: str) -> str | None:
+    request = urllib.request.Request(url, headers={"X-API-Key": API_KEY})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        status: str | None = response.headers.get("X-Cache")
+        return status
+
+
 def _lua(headers: dict[str, str]) -> str:
     lines = ['wrk.method = "GET"']
     lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
@@ -213,6 +222,9 @@ def main() -> int:
             for target, path, script in cases.values():
                 # warm-up: connection pools, key and token caches, the cache entry
                 run_wrk(f"http://127.0.0.1:{ports[target]}{path}", script, 1, connections, pids[target])
+            cache_status = _cache_status(f"http://127.0.0.1:{ports['memory']}/cached/pets/123")
+            if cache_status != "Hit":  # otherwise case (c) would measure misses
+                raise SystemExit(f"the warm cache answered X-Cache: {cache_status}, not Hit")
             for case, (target, path, script) in cases.items():
                 url = f"http://127.0.0.1:{ports[target]}{path}"
                 results[case] = run_wrk(url, script, seconds, connections, pids[target])

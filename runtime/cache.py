@@ -41,6 +41,7 @@ from typing import Literal, TypeAlias, cast
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from multidict import CIMultiDict
 
 from .context import PRINCIPAL, ROUTE_MATCH, RouteMatch
 from .errors import ConfigurationError, GatewayError, StoreError
@@ -79,6 +80,17 @@ _NOT_STORED_HEADERS = frozenset(
 )
 _UNCACHEABLE_DIRECTIVES = frozenset({"private", "no-store", "no-cache"})
 _META_LENGTH = struct.Struct(">I")
+# Decoded entries kept for fast hits, in entry bytes (they share nothing with the store).
+_MAX_DECODED_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _DecodedEntry:
+    entry: bytes  # the stored form it was decoded from
+    status: int
+    headers: CIMultiDict[str]
+    stored: float
+    body: bytes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,23 +134,32 @@ class CachePolicy:
 def cache_key(request: web.Request, match: RouteMatch, policy: CachePolicy) -> str:
     """The normalised key of ``request`` under ``policy`` (a SHA-256 hex digest)."""
     principal = request.get(PRINCIPAL)
-    query = [
-        [name, sorted(set(request.query.getall(name, [])))] for name in sorted(set(policy.key_query))
-    ]
-    header_names = sorted({name.lower() for name in policy.key_headers})
-    headers = [[name, [v.strip() for v in request.headers.getall(name, [])]] for name in header_names]
-    material = [
+    params = match.path_params
+    query: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    if policy.key_query:
+        query = tuple(
+            (name, tuple(sorted(set(request.query.getall(name, [])))))
+            for name in sorted(set(policy.key_query))
+        )
+    headers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    if policy.key_headers:
+        headers = tuple(
+            (name, tuple(v.strip() for v in request.headers.getall(name, [])))
+            for name in sorted({name.lower() for name in policy.key_headers})
+        )
+    material = (
         request.method,
         match.operation_id,
         match.route,
-        sorted(match.path_params.items()),
+        tuple(sorted(params.items())) if len(params) > 1 else tuple(params.items()),
         query,
         headers,
         # SECURITY: without the principal, one caller could be served another's data.
         None if policy.shared else (principal.id if principal is not None else ""),
-    ]
-    encoded = json.dumps(material, separators=(",", ":"), ensure_ascii=True).encode()
-    return "resp:" + hashlib.sha256(encoded).hexdigest()
+    )
+    # repr of nested tuples of str and None is unambiguous (strings are quoted and
+    # escaped), and far cheaper than a JSON encoding.
+    return "resp:" + hashlib.sha256(repr(material).encode()).hexdigest()
 
 
 def principal_may_invalidate(request: web.Request) -> bool:
@@ -184,6 +205,10 @@ class ResponseCache:
         self.status_header = status_header
         self.health = health if health is not None else StoreHealth("cache")
         self._in_flight: dict[str, asyncio.Future[bytes | None]] = {}
+        # Entries decoded recently, by key: a hit on an unchanged entry (the same bytes,
+        # as the memory store returns them) skips decoding and header parsing.
+        self._decoded: dict[str, _DecodedEntry] = {}
+        self._decoded_bytes = 0
 
     async def respond(
         self, request: web.Request, handler: Handler, match: RouteMatch, policy: CachePolicy
@@ -193,7 +218,8 @@ class ResponseCache:
             return self._mark(await handler(request), "Bypass")
         key = cache_key(request, match, policy)
         denied_refresh = False
-        if "max-age=0" in _directives(request.headers.get("Cache-Control", "")):
+        control = request.headers.get("Cache-Control")
+        if control is not None and "max-age=0" in _directives(control):
             rule = policy.client_max_age0
             if rule == "anyone" or (rule == "authorized" and self.may_invalidate(request)):
                 return await self._fetch(request, handler, key, policy, "Refresh")
@@ -216,13 +242,13 @@ class ResponseCache:
             return self._mark(await handler(request), "Bypass")
         self.health.record_success()
         if entry is not None:
-            return self._from_entry(entry, "Hit")
+            return self._from_entry(entry, "Hit", key)
         leader = self._in_flight.get(key)
         if leader is not None:
             # Another request is already fetching this key: wait for its entry.
             shared = await asyncio.shield(leader)
             if shared is not None:
-                return self._from_entry(shared, "Hit")
+                return self._from_entry(shared, "Hit", key)
             return self._mark(await handler(request), "Miss")
         return await self._fetch(request, handler, key, policy, "Miss")
 
@@ -265,10 +291,29 @@ class ResponseCache:
             return None
         return _encode_entry(response, body)
 
-    def _from_entry(self, entry: bytes, status: CacheStatus) -> web.Response:
+    def _from_entry(self, entry: bytes, status: CacheStatus, key: str) -> web.Response:
+        decoded = self._decoded.get(key)
+        if decoded is None or not (decoded.entry is entry or decoded.entry == entry):
+            decoded = self._remember(key, entry)
+        response = web.Response(status=decoded.status, body=decoded.body, headers=decoded.headers)
+        headers = response.headers
+        headers["Age"] = str(max(0, int(time.time() - decoded.stored)))
+        if self.status_header:
+            headers["X-Cache"] = status
+        return response
+
+    def _remember(self, key: str, entry: bytes) -> _DecodedEntry:
         code, headers, stored, body = _decode_entry(entry)
-        headers.append(("Age", str(max(0, int(time.time() - stored)))))
-        return cast(web.Response, self._mark(web.Response(status=code, body=body, headers=headers), status))
+        decoded = _DecodedEntry(entry, code, CIMultiDict(headers), stored, body)
+        previous = self._decoded.pop(key, None)
+        if previous is not None:
+            self._decoded_bytes -= len(previous.entry)
+        if self._decoded_bytes + len(entry) > _MAX_DECODED_BYTES:
+            self._decoded.clear()  # crude bound: the working set is decoded again
+            self._decoded_bytes = 0
+        self._decoded[key] = decoded
+        self._decoded_bytes += len(entry)
+        return decoded
 
     def _mark(self, response: web.StreamResponse, status: CacheStatus) -> web.StreamResponse:
         if self.status_header and not response.prepared:

@@ -80,6 +80,9 @@ __all__ = [
 
 _T = TypeVar("_T")
 
+# Key-only principals remembered by api_key_middleware.
+_MAX_REMEMBERED_PRINCIPALS = 65_536
+
 # AWS requires at least 20 characters for imported key values.
 MIN_KEY_LENGTH = 20
 
@@ -816,6 +819,9 @@ def api_key_middleware(*, authenticator: ApiKeyAuthenticator, required: Collecti
     Other operations are not looked at, so they bypass plan limits, as in AWS.
     """
     required_ops = frozenset(required)
+    # The principal of a key-only caller depends only on the key record: built once per
+    # record (by identity, so a refreshed record gets a new one). Bounded by key count.
+    principals: dict[str, tuple[ApiKey, Principal]] = {}
 
     @web.middleware
     async def api_key(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -825,7 +831,14 @@ def api_key_middleware(*, authenticator: ApiKeyAuthenticator, required: Collecti
         key = await authenticator.authenticate(request)
         principal = request.get(PRINCIPAL)
         if principal is None:
-            principal = Principal(id=key.id, scheme="apiKey", api_key_id=key.id, plan=key.plan)
+            known = principals.get(key.id)
+            if known is not None and known[0] is key:
+                principal = known[1]
+            else:
+                principal = Principal(id=key.id, scheme="apiKey", api_key_id=key.id, plan=key.plan)
+                if len(principals) >= _MAX_REMEMBERED_PRINCIPALS:
+                    principals.clear()
+                principals[key.id] = (key, principal)
         else:
             principal = dataclasses.replace(principal, api_key_id=key.id, plan=key.plan)
         request[PRINCIPAL] = principal

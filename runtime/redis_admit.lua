@@ -2,8 +2,9 @@
 --
 -- KEYS: nb bucket keys, then nq quota keys.
 -- ARGV: nb, nq, then (rate, burst) per bucket, then (limit, period, offset) per quota.
--- Returns: {allowed, retry_after, then per level (limit, remaining, reset_after, rejected)};
--- fractional numbers are strings because Redis truncates Lua numbers to integers.
+-- Returns one space-separated string: allowed, retry_after, then per level (limit,
+-- remaining, reset_after, rejected). One bulk string parses far faster in the client
+-- than a nested reply, and keeps fractional numbers (Redis truncates Lua numbers).
 --
 -- Two-phase: every level is read first and written only when all of them admit,
 -- so a refused request consumes nothing. The clock is the Redis server's, so every
@@ -94,6 +95,7 @@ end
 
 local out = {0, string.format('%.6f', retry)}
 if allowed then out[1] = 1 end
+local function push(value) out[#out + 1] = value end
 
 for i = 1, nb do
   local left = tokens[i]
@@ -105,10 +107,10 @@ for i = 1, nb do
   end
   local rejected = 0
   if tokens[i] < 1 then rejected = 1 end
-  table.insert(out, bursts[i])
-  table.insert(out, math.floor(left))
-  table.insert(out, string.format('%.6f', (bursts[i] - left) / rates[i]))
-  table.insert(out, rejected)
+  push(string.format('%d', bursts[i]))
+  push(string.format('%d', math.floor(left)))
+  push(string.format('%.6f', (bursts[i] - left) / rates[i]))
+  push(rejected)
 end
 
 for j = 1, nq do
@@ -120,10 +122,10 @@ for j = 1, nq do
   end
   local rejected = 0
   if used[j] >= limits[j] then rejected = 1 end
-  table.insert(out, limits[j])
-  table.insert(out, math.max(limits[j] - n, 0))
-  table.insert(out, string.format('%.6f', ends[j] - now))
-  table.insert(out, rejected)
+  push(string.format('%d', limits[j]))
+  push(string.format('%d', math.max(limits[j] - n, 0)))
+  push(string.format('%.6f', ends[j] - now))
+  push(rejected)
 end
 
-return out
+return table.concat(out, ' ')

@@ -52,6 +52,9 @@ __all__ = [
     "throttle_middleware",
 ]
 
+# Distinct (plan, API key, operation) level sets remembered by throttle_middleware.
+_MAX_REMEMBERED_CALLERS = 65_536
+
 FailMode: TypeAlias = Literal["open", "closed"]
 RateLimitHeaders: TypeAlias = Literal["ietf", "legacy", "none"]
 
@@ -192,24 +195,46 @@ def throttle_middleware(
         for op_id, bucket in (operations or {}).items()
     }
     default_levels = tuple(stage_levels)
+    # A caller's levels depend only on (plan, key, operation): built on first use and
+    # reused, so a request allocates no bucket or quota descriptions. Bounded, because
+    # the number of keys is not.
+    caller_levels: dict[
+        tuple[str, str, str], tuple[tuple[BucketRequest, ...], tuple[QuotaRequest, ...]]
+    ] = {}
+
+    def levels_for(
+        plan_name: str, api_key_id: str, operation_id: str
+    ) -> tuple[tuple[BucketRequest, ...], tuple[QuotaRequest, ...]]:
+        memo_key = (plan_name, api_key_id, operation_id)
+        levels = caller_levels.get(memo_key)
+        if levels is not None:
+            return levels
+        buckets: list[BucketRequest] = []
+        quota_requests: list[QuotaRequest] = []
+        plan = plan_table.get(plan_name)
+        if plan is not None:
+            buckets, quota_requests = plan_levels(plan, plan_name, api_key_id, operation_id)
+            if not quotas:
+                quota_requests = []
+        buckets.extend(static_levels.get(operation_id, default_levels))
+        levels = (tuple(buckets), tuple(quota_requests))
+        if len(caller_levels) >= _MAX_REMEMBERED_CALLERS:
+            caller_levels.clear()
+        caller_levels[memo_key] = levels
+        return levels
 
     @web.middleware
     async def throttle(request: web.Request, handler: Handler) -> web.StreamResponse:
         match = request.get(ROUTE_MATCH)
         if match is None:
             return await handler(request)
-        buckets: list[BucketRequest] = []
-        quota_requests: list[QuotaRequest] = []
         principal = request.get(PRINCIPAL)
         if principal is not None and principal.api_key_id and principal.plan:
-            plan = plan_table.get(principal.plan)
-            if plan is not None:
-                buckets, quota_requests = plan_levels(
-                    plan, principal.plan, principal.api_key_id, match.operation_id
-                )
-                if not quotas:
-                    quota_requests = []
-        buckets.extend(static_levels.get(match.operation_id, default_levels))
+            buckets, quota_requests = levels_for(
+                principal.plan, principal.api_key_id, match.operation_id
+            )
+        else:
+            buckets, quota_requests = static_levels.get(match.operation_id, default_levels), ()
         if buckets or quota_requests:
             await limiter.enforce(buckets, quota_requests)
         return await handler(request)

@@ -10,13 +10,13 @@ Defences, each tested:
   so an "HS256 signed with the RSA public key" token never verifies;
 - keys come only from the IdP's JWKS (asymmetric keys only, see :mod:`.jwks`);
 - ``exp`` is required, and ``iss``/``aud`` whenever an issuer/audiences are configured;
-- a verified token is cached (keyed by its SHA-256) until ``min(exp, cache ttl)``, so
-  a warm cache skips the signature check without ever outliving the token.
+- a verified token is cached (keyed by the token text itself) until
+  ``min(exp, cache ttl)``, so a warm cache does no hashing, decoding or signature
+  check, without ever outliving the token.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -114,7 +114,7 @@ class JwtAuthenticator:
         self._settings = settings
         self._keys = keys
         self._clock = clock
-        self._cache: ExpiringLru[bytes, Principal] = ExpiringLru(settings.cache_size)
+        self._cache: ExpiringLru[str, Principal] = ExpiringLru(settings.cache_size)
         self._reserved = frozenset(h.lower() for h in settings.claims_to_headers.values())
 
     @property
@@ -129,13 +129,12 @@ class JwtAuthenticator:
         token = self._find_token(request)
         if token is None:
             return None
-        digest = hashlib.sha256(token.encode()).digest()
-        cached = self._cache.get(digest)
+        cached = self._cache.get(token)
         if cached is not None:
             return cached
         principal, expires_at = await self._verify(token)
         self._cache.put(
-            digest,
+            token,
             principal,
             ttl=min(expires_at - self._clock(), self._settings.cache_ttl_seconds),
         )

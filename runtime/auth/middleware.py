@@ -17,7 +17,7 @@ Failures are raised as :class:`~gatewright.runtime.errors.GatewayError` (401
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, cast
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -30,6 +30,8 @@ from .policy import IpPolicy
 from .requirements import RequirementsEvaluator, SecurityRequirement
 
 __all__ = ["RequirementSpec", "auth_middleware"]
+
+_MAX_REMEMBERED_HEADER_NAMES = 1024
 
 RequirementSpec = SecurityRequirement | Mapping[str, Sequence[str]]
 """A requirement as a :class:`SecurityRequirement` or as OpenAPI writes it."""
@@ -94,8 +96,20 @@ def auth_middleware(
             "a scheme cannot both verify the body and forward identity headers"
         )
 
+    # Decided once per header name: the reserved-name rules are fixed at start-up.
+    # Bounded, because header names are chosen by clients.
+    reserved_by_name: dict[str, bool] = {}
+
     def is_reserved(name: str) -> bool:
-        return any(f.is_reserved_header(name) for f in forwarders)
+        known = reserved_by_name.get(name)
+        if known is None:
+            known = any(f.is_reserved_header(name) for f in forwarders)
+            if len(reserved_by_name) < _MAX_REMEMBERED_HEADER_NAMES:
+                reserved_by_name[name] = known
+        return known
+
+    # Protocol isinstance checks are slow: decide which schemes forward identity here.
+    forwarder_ids = frozenset(id(s) for s in forwarders)
 
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -113,11 +127,13 @@ def auth_middleware(
         if match is None:
             return await handler(request)  # unrouted: the router's 404/405 answers
         requirements = by_operation.get(match.operation_id, default)
+        if not requirements:
+            return await handler(request)  # no security on this operation
         outcome = await evaluator.evaluate(request, requirements)
         added: dict[str, str] = {}
         for scheme, principal in outcome.contributions:
-            if isinstance(scheme, ForwardsIdentity):
-                added.update(scheme.upstream_headers(principal))
+            if id(scheme) in forwarder_ids:
+                added.update(cast(ForwardsIdentity, scheme).upstream_headers(principal))
         if added:
             headers = CIMultiDict(request.headers)
             for name, value in added.items():

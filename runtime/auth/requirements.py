@@ -29,6 +29,8 @@ from .failures import AccessDenied, AuthenticationFailure
 
 __all__ = ["Evaluation", "RequirementsEvaluator", "SecurityRequirement"]
 
+_MAX_REMEMBERED_LISTS = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class SecurityRequirement:
@@ -99,6 +101,11 @@ class RequirementsEvaluator:
     ) -> None:
         self._schemes = dict(schemes)
         self._scope_match = scope_match
+        # Per requirement list (by identity, the list kept alive with its entry): the
+        # alternatives in evaluation order, computed once instead of per request.
+        self._ordered: dict[
+            int, tuple[Sequence[SecurityRequirement], tuple[SecurityRequirement, ...]]
+        ] = {}
 
     def check(self, requirements: Sequence[SecurityRequirement], *, where: str) -> None:
         """Raise :class:`ConfigurationError` when a requirement names an unknown scheme."""
@@ -124,9 +131,7 @@ class RequirementsEvaluator:
             return Evaluation(None)
         attempts: dict[str, Principal | GatewayError | None] = {}
         failures: list[GatewayError] = []
-        # Body-verifying alternatives last: once the body is read, the request can no
-        # longer be cloned to carry identity headers upstream.
-        for requirement in sorted(requirements, key=self.reads_body):
+        for requirement in self._in_order(requirements):
             if not requirement.schemes:
                 return Evaluation(None)
             try:
@@ -139,6 +144,20 @@ class RequirementsEvaluator:
                 continue
             return Evaluation(_merge(contributions), tuple(contributions))
         raise self._most_telling(failures, requirements)
+
+    def _in_order(
+        self, requirements: Sequence[SecurityRequirement]
+    ) -> tuple[SecurityRequirement, ...]:
+        remembered = self._ordered.get(id(requirements))
+        if remembered is not None and remembered[0] is requirements:
+            return remembered[1]
+        # Body-verifying alternatives last: once the body is read, the request can no
+        # longer be cloned to carry identity headers upstream.
+        ordered = tuple(sorted(requirements, key=self.reads_body))
+        if len(self._ordered) >= _MAX_REMEMBERED_LISTS:
+            self._ordered.clear()  # callers passing fresh lists each time: stay bounded
+        self._ordered[id(requirements)] = (requirements, ordered)
+        return ordered
 
     async def _attempt(
         self,

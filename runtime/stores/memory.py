@@ -54,64 +54,86 @@ class MemoryLimitStore:
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
         self._windows: dict[str, _Window] = {}
+        self._current_windows: dict[tuple[str, int], tuple[int, int]] = {}
         self._since_sweep = 0
 
     async def admit(
         self, buckets: Sequence[BucketRequest], quotas: Sequence[QuotaRequest] = ()
     ) -> Admission:
         now = self._clock()
-        self._maybe_sweep(now)
+        self._since_sweep += 1
+        if self._since_sweep >= _SWEEP_EVERY:
+            self._sweep(now)
         # Phase one: look at every level without changing anything.
-        bucket_tokens = [self._tokens_now(b, now) for b in buckets]
-        windows = [self._window_now(q, now) for q in quotas]
-        bucket_ok = [tokens >= 1.0 for tokens in bucket_tokens]
-        quota_ok = [w.used < q.limit for q, w in zip(quotas, windows, strict=True)]
-        allowed = all(bucket_ok) and all(quota_ok)
-        # Phase two: consume from every level, only when every level agreed.
-        if allowed:
-            for b, tokens in zip(buckets, bucket_tokens, strict=True):
-                self._buckets[b.key] = _Bucket(tokens - 1.0, now, b.rate, b.burst)
-            for q, w in zip(quotas, windows, strict=True):
-                w.used += 1
-                self._windows[q.key] = w
+        allowed = True
+        bucket_states = self._buckets
+        bucket_views: list[tuple[BucketRequest, _Bucket | None, float]] = []
+        for b in buckets:
+            state = bucket_states.get(b.key)
+            if state is None:
+                tokens = float(b.burst)  # a new bucket starts full
+            else:
+                elapsed = now - state.updated
+                tokens = state.tokens + elapsed * b.rate if elapsed > 0.0 else state.tokens
+                if tokens > b.burst:
+                    tokens = float(b.burst)
+            if tokens < 1.0:
+                allowed = False
+            bucket_views.append((b, state, tokens))
+        window_states = self._windows
+        quota_views: list[tuple[QuotaRequest, _Window | None, int, int, int]] = []
+        for q in quotas:
+            start, end = self._window_bounds(q, now)
+            window = window_states.get(q.key)
+            used = window.used if window is not None and window.start == start else 0
+            if used >= q.limit:
+                allowed = False
+            quota_views.append((q, window, start, end, used))
+        # Phase two: consume from every level, only when every level agreed; state
+        # objects are updated in place.
         retry_after = 0.0
-        bucket_states: list[LevelState] = []
-        for b, tokens, ok in zip(buckets, bucket_tokens, bucket_ok, strict=True):
-            left = tokens - 1.0 if allowed else tokens
-            if not ok:
+        levels: list[LevelState] = []
+        for b, state, tokens in bucket_views:
+            left = tokens
+            if allowed:
+                left = tokens - 1.0
+                if state is None:
+                    bucket_states[b.key] = _Bucket(left, now, b.rate, b.burst)
+                else:
+                    state.tokens, state.updated, state.rate, state.burst = left, now, b.rate, b.burst
+            elif tokens < 1.0:
                 retry_after = max(retry_after, (1.0 - tokens) / b.rate)
-            bucket_states.append(
-                LevelState(b.burst, int(left), (b.burst - left) / b.rate, rejected=not ok)
-            )
-        quota_states: list[LevelState] = []
-        for q, w, ok in zip(quotas, windows, quota_ok, strict=True):
-            if not ok:
-                retry_after = max(retry_after, w.end - now)
-            quota_states.append(LevelState(q.limit, max(q.limit - w.used, 0), w.end - now, rejected=not ok))
-        return Admission(allowed, tuple(bucket_states), tuple(quota_states), retry_after)
+            levels.append(LevelState(b.burst, int(left), (b.burst - left) / b.rate, tokens < 1.0))
+        quota_levels: list[LevelState] = []
+        for q, window, start, end, used in quota_views:
+            refused = used >= q.limit
+            if allowed:
+                used += 1
+                if window is None:
+                    window_states[q.key] = _Window(start, end, used)
+                else:
+                    window.start, window.end, window.used = start, end, used
+            elif refused:
+                retry_after = max(retry_after, end - now)
+            quota_levels.append(LevelState(q.limit, max(q.limit - used, 0), end - now, refused))
+        return Admission(allowed, tuple(levels), tuple(quota_levels), retry_after)
 
     async def close(self) -> None:
         self._buckets.clear()
         self._windows.clear()
 
-    def _tokens_now(self, bucket: BucketRequest, now: float) -> float:
-        state = self._buckets.get(bucket.key)
-        if state is None:
-            return float(bucket.burst)  # a new bucket starts full
-        elapsed = max(now - state.updated, 0.0)
-        return min(float(bucket.burst), state.tokens + elapsed * bucket.rate)
+    def _window_bounds(self, quota: QuotaRequest, now: float) -> tuple[int, int]:
+        # The window for (period, offset) changes at most once a day: remember the
+        # current one instead of recomputing calendar arithmetic per request.
+        memo_key = (quota.period, quota.offset_seconds)
+        known = self._current_windows.get(memo_key)
+        if known is not None and known[0] <= now < known[1]:
+            return known
+        bounds = quota_window(now, quota.period, quota.offset_seconds)
+        self._current_windows[memo_key] = bounds
+        return bounds
 
-    def _window_now(self, quota: QuotaRequest, now: float) -> _Window:
-        start, end = quota_window(now, quota.period, quota.offset_seconds)
-        state = self._windows.get(quota.key)
-        if state is None or state.start != start:
-            return _Window(start, end, 0)
-        return _Window(state.start, state.end, state.used)
-
-    def _maybe_sweep(self, now: float) -> None:
-        self._since_sweep += 1
-        if self._since_sweep < _SWEEP_EVERY:
-            return
+    def _sweep(self, now: float) -> None:
         self._since_sweep = 0
         full = [
             k for k, b in self._buckets.items() if b.tokens + (now - b.updated) * b.rate >= b.burst
