@@ -52,6 +52,7 @@ def generate(case: GoldenCase) -> FileTree:
 def read_tree(root: Path) -> FileTree:
     tree: FileTree = {}
     for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith(".pyc"):
+        rel_parts = path.relative_to(root).parts
+        if path.is_file() and not any(p == "__pycache__" or p.startswith(".mypy") for p in rel_parts) and not path.name.endswith(".pyc"):
             tree[PurePosixPath(path.relative_to(root).as_posix())] = path.read_text("utf-8")
     return tree
