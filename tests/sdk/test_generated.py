@@ -28,7 +28,16 @@ PYTHON = sys.executable
 
 def _compile_spec(spec: Path) -> FileTree:
     pipeline = pytest.importorskip("gatewright.compiler.pipeline")
-    result = pipeline.compile_to_tree(spec, ["sdk"], compiler_version="0.0.0+test")
+    # compile from the repository root with a relative path: the header names the
+    # spec as the user did, so a clone elsewhere produces the same bytes
+    repo = HERE.parents[1]
+    here = os.getcwd()
+    os.chdir(repo)
+    try:
+        target = spec.relative_to(repo) if spec.is_relative_to(repo) else spec
+        result = pipeline.compile_to_tree(target, ["sdk"], compiler_version="0.0.0+test")
+    finally:
+        os.chdir(here)
     errors = [d for d in result.diags if d.severity.value == "error"]
     assert not errors, errors
     tree: FileTree = result.tree
