@@ -215,6 +215,9 @@ def layout(expr: str, indent: int = 0, suffix: str = "") -> list[str]:
     is_call = head[:-1][-1:].isalnum() or head[:-1][-1:] in ("_", ".")
     joined = ", ".join(items)
     inner_pad = " " * (indent + 4)
+    if is_call and head.endswith("["):
+        # a subscript: a trailing comma would turn the key into a tuple
+        return [pad + head, inner_pad + joined, pad + close + suffix]
     if is_call and len(inner_pad) + len(joined) <= _LINE_LENGTH:
         return [pad + head, inner_pad + joined, pad + close + suffix]
     lines = [pad + head]

@@ -81,7 +81,9 @@ def auth_middleware(
         for requirement in (*requirements, *default):
             reads_body = evaluator.reads_body(requirement)
             forwards = [
-                s for s, _ in requirement.schemes if isinstance(schemes[s], ForwardsIdentity)
+                s
+                for s, _ in requirement.schemes
+                if isinstance(evaluator.schemes[s], ForwardsIdentity)
             ]
             if reads_body and forwards:
                 # The body must be read to verify the signature, after which aiohttp
@@ -90,7 +92,7 @@ def auth_middleware(
                     f"operation {operation_id!r}: a requirement combines a body-signing scheme "
                     f"with {forwards}, which forward identity headers; use separate alternatives"
                 )
-    forwarders = [s for s in schemes.values() if isinstance(s, ForwardsIdentity)]
+    forwarders = [s for s in evaluator.schemes.values() if isinstance(s, ForwardsIdentity)]
     if any(isinstance(s, VerifiesBody) and s.verifies_body for s in forwarders):
         raise ConfigurationError(
             "a scheme cannot both verify the body and forward identity headers"

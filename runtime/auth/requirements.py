@@ -16,6 +16,7 @@ JWT authorizer accepts any one of them (``scope_match="any"``).
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -23,9 +24,11 @@ from typing import Literal
 from aiohttp import web
 
 from ..context import Principal
-from ..errors import ConfigurationError, GatewayError
+from ..errors import GatewayError
 from .base import Authenticator, VerifiesBody
 from .failures import AccessDenied, AuthenticationFailure
+
+_log = logging.getLogger("gatewright.auth")
 
 __all__ = ["Evaluation", "RequirementsEvaluator", "SecurityRequirement"]
 
@@ -81,6 +84,29 @@ def _rank(failure: GatewayError) -> int:
     return 3  # AuthorizerFailure, or anything else that is not the client's fault
 
 
+class UnverifiableScheme:
+    """Stands in for a scheme the gateway has no way to verify: nobody passes it."""
+
+    def __init__(self, scheme: str) -> None:
+        self._scheme = scheme
+
+    @property
+    def scheme(self) -> str:
+        return self._scheme
+
+    async def authenticate(self, request: web.Request) -> Principal | None:
+        return None  # treated as missing credentials: 401
+
+    def challenge(
+        self,
+        *,
+        error: str | None = None,
+        description: str | None = None,
+        scopes: Sequence[str] = (),
+    ) -> str | None:
+        return 'Bearer realm="gatewright"'
+
+
 class RequirementsEvaluator:
     """Authenticates a request against a list of security requirements.
 
@@ -107,15 +133,27 @@ class RequirementsEvaluator:
             int, tuple[Sequence[SecurityRequirement], tuple[SecurityRequirement, ...]]
         ] = {}
 
+    @property
+    def schemes(self) -> Mapping[str, Authenticator]:
+        return self._schemes
+
     def check(self, requirements: Sequence[SecurityRequirement], *, where: str) -> None:
-        """Raise :class:`ConfigurationError` when a requirement names an unknown scheme."""
+        """Make requirements on schemes the gateway cannot verify fail closed.
+
+        A scheme with no verification settings (a bearer scheme without a JWKS, an
+        OAuth2 flow the gateway cannot check) is not a reason to refuse to start: every
+        request that needs it is refused with 401, and the start-up log says why.
+        """
         for requirement in requirements:
             for scheme, _ in requirement.schemes:
                 if scheme not in self._schemes:
-                    raise ConfigurationError(
-                        f"{where}: security scheme {scheme!r} is not configured "
-                        f"(known: {sorted(self._schemes)})"
+                    _log.warning(
+                        "%s: security scheme %r has no verification settings in x-gateway; "
+                        "requests that need it are refused with 401",
+                        where,
+                        scheme,
                     )
+                    self._schemes[scheme] = UnverifiableScheme(scheme)
 
     def reads_body(self, requirement: SecurityRequirement) -> bool:
         return any(

@@ -75,11 +75,6 @@ def test_missing_required_field_is_worded_the_same_whatever_the_validator_quotes
     assert "missing field: 'info' is a required property" in [d.message for d in result.diags.errors()]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler/emit/gateway_view.py layout() splits a long MOCK_BODIES[...] subscript "
-    "like a display and adds a trailing comma, so the key becomes a tuple (KeyError at import)",
-)
 def test_long_operation_id_with_a_structured_mock_body_imports(tmp_path: Path) -> None:
     op_id = "operation_" + "x" * 90
     doc = minimal(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
