@@ -16,6 +16,7 @@ help:
 	@echo "make bench      run the benchmarks (prints ratios measured in one run)"
 	@echo "make typecheck  mypy --strict on compiler, runtime and generated golden code"
 	@echo "make lint       ruff"
+	@echo "make fuzz       schemathesis against generated gateways and the compiler fuzzer"
 	@echo "make golden     regenerate the golden files after an intended change"
 
 $(STAMP): pyproject.toml
@@ -68,6 +69,12 @@ demo: install
 
 bench: install system-deps
 	$(PY) bench/run_all.py
+
+# property-based API fuzzing (schemathesis, >= 5,000 cases) and the compiler fuzzer
+# (>= 2,000 mutations of corpus specs); FUZZ_SECONDS bounds the API part
+fuzz: install system-deps
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} $(PY) tests/fuzz/run_schemathesis.py --min-cases 5000
+	$(PY) tests/fuzz/run_compiler_fuzz.py --mutations 2000
 
 golden: install
 	$(PY) tests/golden/regen.py
