@@ -37,7 +37,6 @@ __all__ = [
     "FaultsBuild",
     "GatewayProcess",
     "RecordedRequest",
-    "RedisProcess",
     "Upstreams",
     "compile_gateway",
     "free_port",
@@ -155,44 +154,6 @@ class GatewayProcess:
                 self.process.wait()
         self._log.close()
         return self.process.returncode
-
-
-class RedisProcess:
-    """A ``redis-server`` on 127.0.0.1 (no persistence) that can be killed and restarted
-    on the same port."""
-
-    BINARY = "/usr/bin/redis-server"
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        argv = [self.BINARY, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        argv += ["--appendonly", "no", "--dir", str(self.workdir)]
-        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.02)
-        self.kill()
-        raise AssertionError(f"redis-server did not start on port {self.port}")
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
 
 
 # --------------------------------------------------------------------------- upstreams

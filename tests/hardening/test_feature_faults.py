@@ -21,25 +21,30 @@ import aiohttp
 import pytest
 from gatewright import runtime as gw
 from gatewright.runtime.auth.failures import AUTH_RESPONSE_STATUSES
-from hardening_support import GatewayProcess, RedisProcess, compile_gateway, free_port
+from hardening_support import GatewayProcess, compile_gateway, free_port
+
+_RUNTIME_TESTS = Path(__file__).resolve().parents[1] / "runtime"
+if str(_RUNTIME_TESTS) not in sys.path:
+    sys.path.insert(0, str(_RUNTIME_TESTS))
+from redis_support import REDIS_BINARY, RedisServer  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
-def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
-    if not Path(RedisProcess.BINARY).exists():
-        pytest.skip(f"redis-server not found at {RedisProcess.BINARY}; `make test` installs it")
-    server = RedisProcess(tmp_path_factory.mktemp("redis"))
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    if not Path(REDIS_BINARY).exists():
+        pytest.skip(f"redis-server not found at {REDIS_BINARY}; `make test` installs it")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
     server.start()
     try:
         yield server
     finally:
-        server.kill()
+        server.stop()
 
 
 @pytest.fixture(scope="module")
-def features_gateway(redis: RedisProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+def features_gateway(redis: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
     port = free_port()
     gateway = GatewayProcess(
         [sys.executable, str(HERE / "features_gateway.py"), str(port), redis.url],
@@ -56,7 +61,7 @@ def features_gateway(redis: RedisProcess, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture(scope="module")
-def throttled_gateway(redis: RedisProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
+def throttled_gateway(redis: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
     root = tmp_path_factory.mktemp("throttled")
     package = compile_gateway(HERE / "specs" / "redis_throttle.yaml", root)
     gateway = GatewayProcess.module(
@@ -99,7 +104,7 @@ async def test_failing_authorizer_answers_502(features_gateway: GatewayProcess, 
 
 
 async def test_redis_killed_and_restarted_under_load(
-    features_gateway: GatewayProcess, redis: RedisProcess
+    features_gateway: GatewayProcess, redis: RedisServer
 ) -> None:
     seen: dict[str, list[tuple[float, int, float]]] = {"/throttled": [], "/strict": []}
     stop = asyncio.Event()
@@ -114,7 +119,7 @@ async def test_redis_killed_and_restarted_under_load(
         workers = [asyncio.ensure_future(load(session, path)) for path in seen for _ in range(3)]
         await asyncio.sleep(0.5)
         killed_at = time.monotonic() - started
-        await asyncio.to_thread(redis.kill)
+        await asyncio.to_thread(redis.stop)
         await asyncio.sleep(0.8)
         await asyncio.to_thread(redis.start)
         restarted_at = time.monotonic() - started
@@ -135,7 +140,7 @@ async def test_redis_killed_and_restarted_under_load(
 
 
 async def test_compiled_gateway_survives_redis_killed_and_restarted_under_load(
-    throttled_gateway: GatewayProcess, redis: RedisProcess
+    throttled_gateway: GatewayProcess, redis: RedisServer
 ) -> None:
     url = f"{throttled_gateway.url}/limited"
     seen: list[tuple[float, int, str | None, float]] = []
@@ -151,7 +156,7 @@ async def test_compiled_gateway_survives_redis_killed_and_restarted_under_load(
         workers = [asyncio.ensure_future(load(session)) for _ in range(4)]
         await asyncio.sleep(0.5)
         killed_at = time.monotonic() - started
-        await asyncio.to_thread(redis.kill)
+        await asyncio.to_thread(redis.stop)
         await asyncio.sleep(0.8)
         await asyncio.to_thread(redis.start)
         restarted_at = time.monotonic() - started
@@ -177,7 +182,7 @@ async def test_compiled_gateway_survives_redis_killed_and_restarted_under_load(
     reason="compiler/emit/gateway_view.py emits the store URL template as written "
     "(store.url.source); the runtime does not resolve ${stage.*} in it and refuses to start",
 )
-def test_store_url_may_name_a_stage_variable(redis: RedisProcess, tmp_path: Path) -> None:
+def test_store_url_may_name_a_stage_variable(redis: RedisServer, tmp_path: Path) -> None:
     spec = tmp_path / "openapi.yaml"
     spec.write_text(
         (HERE / "specs" / "redis_throttle.yaml")
