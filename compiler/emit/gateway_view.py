@@ -47,31 +47,13 @@ from ..ir.nodes import (
     UsagePlan,
     ValueExpression,
 )
+from .render import black_repr as pyrepr
 from .render import pyident
-from .render import pyrepr as _pyrepr
 from .validation import ValidationPlan
 
 __all__ = ["GatewayView", "OperationView", "build_gateway_view"]
 
 _LINE_LENGTH = 88
-
-
-def pyrepr(value: object) -> str:
-    """``render.pyrepr`` with black's preferred quotes, so black has nothing to change."""
-    if isinstance(value, str):
-        text = repr(value)
-        # repr quotes with ' unless the text holds ' and not "; swapping is then exact
-        if text[0] == "'" and '"' not in value:
-            return '"' + text[1:-1] + '"'
-        return text
-    if isinstance(value, tuple):
-        inner = ", ".join(pyrepr(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, list):
-        return "[" + ", ".join(pyrepr(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{pyrepr(k)}: {pyrepr(v)}" for k, v in value.items()) + "}"
-    return _pyrepr(value)
 
 
 # Module-level names of the generated routes.py that a handler must not shadow.

@@ -39,7 +39,7 @@ from typing import Literal
 
 from ..diagnostics import Diagnostic, Diagnostics, Origin, Severity
 from ..ir.nodes import Api, Discriminator, JSONValue, MediaType, Model, Operation, Parameter, Schema
-from .render import pyrepr, render
+from .render import black_repr, render
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -49,7 +49,6 @@ __all__ = [
     "Lit",
     "OperationChecks",
     "ValidationPlan",
-    "black_literal",
     "layout_line",
     "plan_validation",
 ]
@@ -157,7 +156,7 @@ class Line:
     def text(self) -> str:
         """The line's code, without indentation; spec values as literals."""
         return "".join(
-            black_literal(part.value) if isinstance(part, Lit) else part.text
+            black_repr(part.value) if isinstance(part, Lit) else part.text
             for part in self.parts
         )
 
@@ -198,31 +197,8 @@ class FunctionView:
 
 _LINE_LENGTH = 88
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
-_DOUBLE_QUOTED = {'"': '\\"', "'": "'"}
 # black splits a condition at its lowest-priority operators first
 _CONDITION_OPERATORS = (" or ", " and ", " + ")
-
-
-def black_literal(value: JSONValue | tuple[JSONValue, ...]) -> str:
-    """``pyrepr`` with black's preferred double quotes (black would change the rest)."""
-    if isinstance(value, str):
-        text = pyrepr(value)
-        if text[0] == '"':
-            return text  # repr chose " because the text holds ' and not "
-        if '"' not in value:
-            return '"' + text[1:-1] + '"'  # nothing to escape either way
-        if value.count('"') > value.count("'"):
-            return text  # black keeps the quotes that need fewer escapes
-        return '"' + "".join(_DOUBLE_QUOTED.get(ch) or repr(ch)[1:-1] for ch in value) + '"'
-    if isinstance(value, tuple):
-        inner = ", ".join(black_literal(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, list):
-        return "[" + ", ".join(black_literal(v) for v in value) + "]"
-    if isinstance(value, dict):
-        pairs = (f"{black_literal(k)}: {black_literal(v)}" for k, v in value.items())
-        return "{" + ", ".join(pairs) + "}"
-    return pyrepr(value)
 
 
 def _brackets(text: str) -> dict[int, int] | None:
@@ -1877,7 +1853,7 @@ def plan_validation(
         uses_re=builder.uses_re,
         uses_callable=builder.uses_callable,
         uses_mapping=builder.uses_mapping,
-        exported=[black_literal(name) for name in sorted(builder.exported)],
+        exported=[black_repr(name) for name in sorted(builder.exported)],
         max_depth=max_depth,
         constants=builder.constants,
         functions=builder.documented_functions(),

@@ -16,7 +16,8 @@ from typing import Any
 import black
 import pytest
 from gatewright.compiler.diagnostics import Diagnostics
-from gatewright.compiler.emit.validation import black_literal, layout_line, plan_validation
+from gatewright.compiler.emit.render import black_repr
+from gatewright.compiler.emit.validation import layout_line, plan_validation
 from gatewright.compiler.format import BLACK_MODE, _trimmed, split_blocks
 from gatewright.compiler.ir.build import build_api
 from gatewright.compiler.pipeline import build_ir, load_and_validate
@@ -31,9 +32,9 @@ def _black(text: str) -> str:
     ["plain", "it's", 'say "hi"', "both ' and \"", "two \"\" one '", "back\\slash '\"", "tab\t\n", ""],
 )
 def test_string_literals_use_blacks_quotes(value: str) -> None:
-    line = f"X = {black_literal(value)}\n"
+    line = f"X = {black_repr(value)}\n"
     assert _black(line) == line
-    assert eval(black_literal(value)) == value
+    assert eval(black_repr(value)) == value
 
 
 @pytest.mark.parametrize(
