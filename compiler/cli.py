@@ -16,10 +16,10 @@ from typing import NoReturn
 import click
 
 from . import __version__, runtime_requirement
-from .diagnostics import Diagnostics, Origin, Severity, render_json, render_text
+from .diagnostics import Diagnostics, render_json, render_text
 from .ir.build import BuildOptions
 from .output import OutputError, check_tree, write_tree
-from .pipeline import Locator, build_ir, compile_to_tree, ir_to_json, load_and_validate
+from .pipeline import Locator, build_ir, compile_to_tree, ir_to_json
 
 __all__ = ["main"]
 
@@ -175,12 +175,3 @@ def _register_commands() -> None:
 
 
 _register_commands()
-
-
-def _located_usage_error(diags: Diagnostics, path: Path, message: str) -> None:
-    diags.add("GW100", Origin(path.as_posix()), message, severity=Severity.ERROR)
-
-
-def _validate_only(spec: Path) -> bool:
-    diags = Diagnostics()
-    return load_and_validate(spec, diags) is not None

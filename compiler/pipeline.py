@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import __version__, runtime_requirement
-from .diagnostics import Diagnostic, Diagnostics, LineLocator, Origin, Position, Severity, SpecError
+from .diagnostics import Diagnostic, Diagnostics, Origin, Position, Severity, SpecError
 from .emit.base import EmitOptions, Emitter, FileTree
 from .format import format_tree
 from .ir.build import BuildOptions, build_api
@@ -256,7 +256,3 @@ def _jsonable(value: Any) -> Any:
 
 def ir_to_json(api: Api) -> str:
     return json.dumps(_jsonable(api), indent=2, ensure_ascii=False) + "\n"
-
-
-def _unused(_: LineLocator) -> None:  # keeps the protocol import meaningful for type checkers
-    return None

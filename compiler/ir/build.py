@@ -32,7 +32,6 @@ from .nodes import (
     CacheSettings,
     CompressionSettings,
     CorsSettings,
-    EnvVarPart,
     Example,
     FieldOps,
     FunctionIntegration,
@@ -1363,8 +1362,3 @@ def build_api(spec: LoadedSpec, diags: Diagnostics, options: BuildOptions | None
     if diags.has_errors:
         return None
     return api
-
-
-# referenced by emitters to decide whether a template needs the environment at start-up
-def uses_env(template: Template) -> bool:
-    return any(isinstance(p, EnvVarPart) for p in template.parts)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +29,11 @@ from ..diagnostics import (
     Origin,
     Position,
     SpecError,
-    escape_pointer_token,
     join_pointer,
 )
 from .yamlio import SyntaxProblem, find_position, parse_text
 
-__all__ = ["LoadFailed", "LoadedSpec", "SourceFile", "load", "load_many", "resolve_pointer"]
+__all__ = ["LoadFailed", "LoadedSpec", "SourceFile", "load", "resolve_pointer"]
 
 # Keys whose values are maps from names to OpenAPI/JSON Schema objects.
 _MAP_KEYS = frozenset(
@@ -528,12 +526,3 @@ def _report_ref_cycles(spec: LoadedSpec, sites: list[str], diags: Diagnostics) -
             names = " -> ".join(str(spec.origin(p)) for p in [*cycle[start:], *cycle[:start], first])
             diags.error("GW106", spec.origin(join_pointer(first, "$ref")), f"$ref cycle never reaches a value: {names}", hint="one of these references must point to a real schema or object")
         settled.update(chain)
-
-
-def load_many(paths: list[Path], diags: Diagnostics) -> Iterator[LoadedSpec]:
-    for p in paths:
-        yield load(p, diags)
-
-
-# keep the helper importable for tests that build pointers by hand
-escape = escape_pointer_token
