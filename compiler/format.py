@@ -9,10 +9,15 @@ and leading comments), the blocks are formatted in parallel processes, and each
 formatted block is kept in a content-addressed cache, so a recompile only pays
 for blocks whose text changed. Joining formatted blocks with two blank lines gives
 exactly what black gives for the whole module; a test holds it to that.
+
+Emitters that print black's style themselves (the SDK) hand over
+:class:`PreformattedSource` modules: those skip black, except for the blocks that
+hold a line the emitter could not vouch for.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import itertools
 import multiprocessing
@@ -29,6 +34,7 @@ from black.mode import TargetVersion
 
 from .diagnostics import SpecError
 from .emit.base import EmitOptions, FileTree
+from .emit.layout import PreformattedSource
 from .ir.nodes import Api
 
 __all__ = ["BLACK_MODE", "FormatCache", "format_source", "format_tree", "header_lines", "split_blocks"]
@@ -120,6 +126,19 @@ def _format_block(block: str) -> str:
     return black.format_str(block, mode=BLACK_MODE)
 
 
+_BLACK, _PARSE = "black", "parse"
+_PARSE_SPEEDUP = 16  # parsing a line costs about this much less than black on it
+
+
+def _run_job(job: tuple[str, str]) -> str:
+    """Format a block with black, or check that a pre-formatted module parses."""
+    kind, text = job
+    if kind == _BLACK:
+        return _format_block(text)
+    compile(text, "<generated>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    return ""
+
+
 def _trimmed(block: str) -> str:
     """``block`` without its trailing blank lines, which black drops anyway.
 
@@ -131,41 +150,70 @@ def _trimmed(block: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
+def _preformatted_blocks(text: PreformattedSource, done: dict[str, str]) -> list[str]:
+    """The blocks of an emitter-formatted module; the ones it vouches for go to
+    ``done`` as their own formatting."""
+    if not text.unsure:
+        whole = _trimmed(text)
+        done[whole] = whole
+        return [whole]
+    parts: list[str] = []
+    for block in split_blocks(text):
+        trimmed = _trimmed(block)
+        if not any(line.strip() in text.unsure for line in trimmed.splitlines()):
+            done.setdefault(trimmed, trimmed)
+        parts.append(trimmed)
+    return parts
+
+
 def _format_modules(
     modules: dict[PurePosixPath, str], cache: FormatCache, meanwhile: Callable[[], None] | None = None
 ) -> dict[PurePosixPath, str]:
-    blocks: dict[PurePosixPath, list[str]] = {
-        path: [_trimmed(block) for block in split_blocks(text)] for path, text in modules.items()
-    }
+    blocks: dict[PurePosixPath, list[str]] = {}
     done: dict[str, str] = {}
+    for path, text in modules.items():
+        if isinstance(text, PreformattedSource):
+            blocks[path] = _preformatted_blocks(text, done)
+        else:
+            blocks[path] = [_trimmed(block) for block in split_blocks(text)]
     todo: list[str] = []
+    pending_set: set[str] = set()
     for parts in blocks.values():
         for block in parts:
-            if block in done or block in todo:
+            if block in done or block in pending_set:
                 continue
+            pending_set.add(block)
             hit = cache.get(block)
             if hit is not None:
                 done[block] = hit
             else:
                 todo.append(block)
-    pending_lines = sum(b.count("\n") for b in todo)
+    # black would reject a module that does not parse; a module that skips black
+    # is parsed instead, so that a layout bug fails the compile rather than
+    # writing broken code
+    trusted = [text for text in modules.values() if isinstance(text, PreformattedSource)]
+    jobs = [(_BLACK, block) for block in todo] + [(_PARSE, text) for text in trusted]
+    pending_lines = sum(b.count("\n") for b in todo) + sum(t.count("\n") for t in trusted) // _PARSE_SPEEDUP
     workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
-    if workers > 1 and pending_lines >= _PARALLEL_MIN_LINES:
+    # with work for this process too (``meanwhile``), a smaller batch is worth a pool
+    enough = _PARALLEL_MIN_LINES if meanwhile is None else _PARALLEL_MIN_LINES // 8
+    if workers > 1 and pending_lines >= enough:
         ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
         # longest first, in small chunks, so that no worker is left with a long tail
-        order = sorted(range(len(todo)), key=lambda i: (-len(todo[i]), i))
+        order = sorted(range(len(jobs)), key=lambda i: (-len(jobs[i][1]) // (1 if jobs[i][0] == _BLACK else _PARSE_SPEEDUP), i))
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            chunk = max(1, len(todo) // (workers * 32))
-            pending = pool.map(_format_block, [todo[i] for i in order], chunksize=chunk)
+            chunk = max(1, len(jobs) // (workers * 32))
+            pending = pool.map(_run_job, [jobs[i] for i in order], chunksize=chunk)
             if meanwhile is not None:
                 meanwhile()  # this process would only wait for the pool
-            results = [""] * len(todo)
+            outputs = [""] * len(jobs)
             for i, formatted in zip(order, pending, strict=True):
-                results[i] = formatted
+                outputs[i] = formatted
     else:
-        results = [_format_block(b) for b in todo]
+        outputs = [_run_job(job) for job in jobs]
         if meanwhile is not None:
             meanwhile()
+    results = outputs[: len(todo)]
     for block, formatted in zip(todo, results, strict=True):
         done[block] = formatted
         cache.put(block, formatted)

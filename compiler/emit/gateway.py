@@ -43,9 +43,12 @@ class GatewayEmitter:
 
     name = "gateway"
 
-    def __init__(self) -> None:
+    def __init__(self, *, package: str | None = None) -> None:
         # collect_diagnostics and emit see the same Api; plan validation once
         self._plan: tuple[Api, ValidationPlan] | None = None
+        # the dotted package of the modules (default <api.package>_gateway); a
+        # versioned gateway puts each version in a subpackage
+        self._package = package
 
     def _validation_plan(self, api: Api, diags: Diagnostics | None = None) -> ValidationPlan:
         if self._plan is not None and self._plan[0] is api:
@@ -66,8 +69,9 @@ class GatewayEmitter:
             compiler_version=options.compiler_version,
             runtime_requirement=options.runtime_requirement,
             source_label=options.source_label,
+            package=self._package,
         )
-        package = PurePosixPath(view.package)
+        package = PurePosixPath(*view.package.split("."))
         tree: FileTree = {
             PurePosixPath("pyproject.toml"): render("gateway/pyproject.toml.jinja", view=view),
             PurePosixPath("README.md"): render("gateway/README.md.jinja", view=view),

@@ -47,6 +47,7 @@ from ..ir.nodes import (
     UsagePlan,
     ValueExpression,
 )
+from .layout import layout
 from .render import black_repr as pyrepr
 from .render import pyident
 from .validation import ValidationPlan
@@ -134,79 +135,6 @@ def _tuple(items: list[str]) -> str:
     if not items:
         return "()"
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
-
-
-def _split_top_level(inner: str) -> list[str]:
-    """Split ``a, (b, c), 'd,e'`` at its top-level commas (strings and brackets respected)."""
-    items: list[str] = []
-    depth = 0
-    start = 0
-    i = 0
-    quote: str | None = None
-    while i < len(inner):
-        ch = inner[i]
-        if quote is not None:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            items.append(inner[start:i].strip())
-            start = i + 1
-        i += 1
-    tail = inner[start:].strip()
-    if tail:
-        items.append(tail)
-    return items
-
-
-def _opening(expr: str) -> int | None:
-    """Index of the bracket that opens ``expr``'s outermost call or display, if it ends with it."""
-    if not expr or expr[-1] not in ")]}":
-        return None
-    i = 0
-    while i < len(expr) and (expr[i].isalnum() or expr[i] in "_.="):
-        i += 1
-    if i < len(expr) and expr[i] in "([{":
-        return i
-    return None
-
-
-def layout(expr: str, indent: int = 0, suffix: str = "") -> list[str]:
-    """Lines of ``expr`` as black would print them (a fixed point of black, cheap to format).
-
-    Generated code is formatted by black; text that black would leave unchanged
-    formats several times faster than text it must split, which matters on big specs.
-    """
-    pad = " " * indent
-    if len(pad) + len(expr) + len(suffix) <= _LINE_LENGTH:
-        return [pad + expr + suffix]
-    opening = _opening(expr)
-    if opening is None:
-        return [pad + expr + suffix]
-    head, inner, close = expr[: opening + 1], expr[opening + 1 : -1], expr[-1]
-    items = _split_top_level(inner)
-    # black keeps call arguments on one line when they fit, but splits a display
-    # (tuple, list, dict) one item per line with a trailing comma
-    is_call = head[:-1][-1:].isalnum() or head[:-1][-1:] in ("_", ".")
-    joined = ", ".join(items)
-    inner_pad = " " * (indent + 4)
-    if is_call and head.endswith("["):
-        # a subscript: a trailing comma would turn the key into a tuple
-        return [pad + head, inner_pad + joined, pad + close + suffix]
-    if is_call and len(inner_pad) + len(joined) <= _LINE_LENGTH:
-        return [pad + head, inner_pad + joined, pad + close + suffix]
-    lines = [pad + head]
-    for item in items:
-        lines.extend(layout(item, indent + 4, ","))
-    lines.append(pad + close + suffix)
-    return lines
 
 
 def _template_expr(template: Template) -> str:
@@ -501,10 +429,14 @@ def build_gateway_view(
     compiler_version: str,
     runtime_requirement: str,
     source_label: str,
+    package: str | None = None,
 ) -> GatewayView:
+    """``package`` (default ``<api.package>_gateway``) is the dotted name of the package
+    the modules live in: a subpackage when several versions share one gateway."""
+    package = package or f"{api.package}_gateway"
     names = _handler_names(api.operations)
     mock_bodies: dict[str, JSONValue] = {}
-    features = _features_expr(api, f"{api.package}_gateway")
+    features = _features_expr(api, package)
     operations = tuple(
         _operation_view(op, names[op.id], plan, mock_bodies) for op in api.operations
     )
@@ -515,7 +447,7 @@ def build_gateway_view(
         api_version=api.version,
         description=api.description,
         distribution=distribution,
-        package=f"{api.package}_gateway",
+        package=package,
         source_label=source_label,
         compiler_version=compiler_version,
         runtime_requirement=runtime_requirement,
@@ -533,7 +465,7 @@ def build_gateway_view(
         pyproject_requirement=_toml_string(f"gatewright{runtime_requirement}"),
         api_version_toml=_toml_string(_distribution_version(api.version)),
         description_toml=_toml_string(f"API gateway for {api.title} {api.version}"),
-        package_toml=_toml_string(f"{api.package}_gateway"),
+        package_toml=_toml_string(package),
         title_markdown=_markdown(api.title),
         source_label_markdown=_markdown(source_label).replace("`", "'"),
         default_stage_markdown=_markdown(stage_names[0] if stage_names else "default"),

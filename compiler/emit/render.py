@@ -18,6 +18,8 @@ from typing import Any
 
 import jinja2
 
+from .layout import docstring_literal, sdk_item_lines, sdk_lines, unsure
+
 __all__ = ["black_repr", "comment", "docstring", "environment", "pyident", "pyrepr", "render"]
 
 
@@ -99,6 +101,21 @@ def pyident(name: str) -> str:
     return name
 
 
+def _layout_filter(text: str, indent: int = 0) -> str:
+    """One logical line laid out as black prints it (see ``layout.sdk_lines``)."""
+    return sdk_lines(indent, text)
+
+
+def _layout_item_filter(text: str, indent: int) -> str:
+    """One item of an exploded bracket, with its trailing comma, laid out as black does."""
+    return sdk_item_lines(indent, text)
+
+
+def _docstring_filter(text: str | None, indent: int = 0, *, fallback: str = "") -> str:
+    """A whole docstring literal, spec text made safe and normalised as black does."""
+    return docstring_literal(docstring(text) or fallback, indent)
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -113,6 +130,12 @@ def environment() -> jinja2.Environment:
     env.filters["docstring"] = docstring
     env.filters["comment"] = comment
     env.filters["pyident"] = pyident
+    env.filters["black_repr"] = black_repr
+    env.filters["layout"] = _layout_filter
+    env.filters["docstring_literal"] = docstring_literal
+    env.filters["docstring_of"] = _docstring_filter
+    env.filters["layout_item"] = _layout_item_filter
+    env.filters["unsure"] = unsure
     return env
 
 

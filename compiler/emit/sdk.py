@@ -8,10 +8,12 @@ gatewright); its shared runtime (``_base.py``) is rendered from a template.
 from __future__ import annotations
 
 from pathlib import PurePosixPath
+from typing import Any
 
 from ..diagnostics import Diagnostics
 from ..ir.nodes import Api
 from .base import EmitOptions, FileTree
+from .layout import PreformattedSource, tracking_misses
 from .render import render
 from .sdk_view import ApiView, build_view
 
@@ -56,16 +58,16 @@ class SdkEmitter:
         tree: FileTree = {
             PurePosixPath("pyproject.toml"): render("sdk/pyproject.toml.jinja", view=view),
             PurePosixPath("README.md"): render("sdk/README.md.jinja", view=view),
-            pkg / "__init__.py": render("sdk/package_init.py.jinja", view=view),
+            pkg / "__init__.py": _laid_out("sdk/package_init.py.jinja", view=view),
             pkg / "py.typed": "",
-            pkg / "_base.py": render(
+            pkg / "_base.py": _laid_out(
                 "sdk/_base.py.jinja",
                 distribution=view.distribution,
                 user_agent=view.user_agent,
             ),
-            pkg / "_client.py": render("sdk/_client.py.jinja", view=view),
-            pkg / "resources" / "__init__.py": render("sdk/resources_init.py.jinja"),
-            pkg / "models" / "__init__.py": render(
+            pkg / "_client.py": _laid_out("sdk/_client.py.jinja", view=view),
+            pkg / "resources" / "__init__.py": _laid_out("sdk/resources_init.py.jinja"),
+            pkg / "models" / "__init__.py": _laid_out(
                 "sdk/models/__init__.py.jinja",
                 title=api.title,
                 exported=view.exported_models,
@@ -73,9 +75,17 @@ class SdkEmitter:
         }
         namespaces = list(view.namespaces) + ([view.root] if view.root else [])
         for ns in namespaces:
-            tree[pkg / "resources" / f"{ns.module}.py"] = render("sdk/resource.py.jinja", ns=ns)
+            tree[pkg / "resources" / f"{ns.module}.py"] = _laid_out("sdk/resource.py.jinja", ns=ns)
         for model in view.models:
-            tree[pkg / "models" / f"{model.module}.py"] = render(
+            tree[pkg / "models" / f"{model.module}.py"] = _laid_out(
                 f"sdk/models/{model.kind}.py.jinja", model=model
             )
         return tree
+
+
+def _laid_out(template: str, **context: Any) -> PreformattedSource:
+    """A module rendered in black's style; lines the layout could not vouch for are
+    recorded, so that ``format`` runs black on their blocks only."""
+    with tracking_misses() as misses:
+        text = render(template, **context)
+    return PreformattedSource(text.rstrip("\n") + "\n", frozenset(misses))

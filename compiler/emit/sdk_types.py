@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from ..diagnostics import Origin
 from ..ir.nodes import Api, JSONValue, Model, Property, Schema
-from .render import pyrepr
+from .render import black_repr as pyrepr
 from .sdk_naming import MODEL_RESERVED, allocate, enum_member_names, pascal, safe_identifier, snake
 
 __all__ = [
@@ -285,6 +285,7 @@ class FieldView:
         if self.type.passthrough:
             return "None"
         return f"lambda _v0: {self.type.decode('_v0', 0)}"
+
 
 
 @dataclass(eq=False)

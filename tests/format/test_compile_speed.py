@@ -16,8 +16,9 @@ from typing import Any
 import black
 import pytest
 from gatewright.compiler.diagnostics import Diagnostics
+from gatewright.compiler.emit.layout import layout_line
 from gatewright.compiler.emit.render import black_repr
-from gatewright.compiler.emit.validation import layout_line, plan_validation
+from gatewright.compiler.emit.validation import plan_validation
 from gatewright.compiler.format import BLACK_MODE, _trimmed, split_blocks
 from gatewright.compiler.ir.build import build_api
 from gatewright.compiler.pipeline import build_ir, load_and_validate

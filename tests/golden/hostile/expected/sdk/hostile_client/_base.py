@@ -613,12 +613,14 @@ def jsonable(
     value: _t.Any, *, request: bool = False, keep_files: bool = False
 ) -> _t.Any:
     """A JSON-ready value from models, enums, dates, dicts and lists (UNSET left out)."""
+    # enums first: a str- or int-valued member passes the scalar check, and str() of
+    # it gives "Color.RED", not "red", in a query, path or header value
+    if isinstance(value, enum.Enum):
+        return value.value
     if value is None or isinstance(value, str | int | float | bool):
         return value
     if hasattr(value, "__sdk_fields__"):
         return _t.cast(_Model, value).to_json(request=request)
-    if isinstance(value, enum.Enum):
-        return value.value
     if isinstance(value, _dt.datetime):
         return format_datetime(value)
     if isinstance(value, _dt.date):

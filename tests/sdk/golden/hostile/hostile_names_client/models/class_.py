@@ -14,10 +14,7 @@ from .. import _base as _b
 from . import class_ as _m_class_
 from . import class_status as _m_class_status
 
-__all__ = [
-    "Class",
-    "ClassDict",
-]
+__all__ = ["Class", "ClassDict"]
 
 
 @_dc.dataclass(kw_only=True, slots=True)
@@ -73,7 +70,7 @@ ClassDict = _t.TypedDict(
         "to_json": "str",
         "1st": "str",
         "données": "str",
-        "status": "_m_class_status.ClassStatus | _t.Literal['add', 'Add', 'ADD', 'GMT0', 'GMT+0', 'GMT-0', '', 'none', 'None']",
+        "status": '_m_class_status.ClassStatus | _t.Literal["add", "Add", "ADD", "GMT0", "GMT+0", "GMT-0", "", "none", "None"]',
     },
     total=False,
 )

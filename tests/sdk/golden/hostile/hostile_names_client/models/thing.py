@@ -13,10 +13,7 @@ import uuid as _uuid
 from .. import _base as _b
 from . import thing as _m_thing
 
-__all__ = [
-    "Thing",
-    "ThingDict",
-]
+__all__ = ["Thing", "ThingDict"]
 
 
 @_dc.dataclass(kw_only=True, slots=True)

@@ -13,10 +13,7 @@ import uuid as _uuid
 from .. import _base as _b
 from . import thing2 as _m_thing2
 
-__all__ = [
-    "Thing_",
-    "Thing_Dict",
-]
+__all__ = ["Thing_", "Thing_Dict"]
 
 
 @_dc.dataclass(kw_only=True, slots=True)

@@ -13,10 +13,7 @@ import uuid as _uuid
 from .. import _base as _b
 from . import import_ as _m_import_
 
-__all__ = [
-    "Import",
-    "ImportDict",
-]
+__all__ = ["Import", "ImportDict"]
 
 
 @_dc.dataclass(kw_only=True, slots=True)

@@ -14,10 +14,7 @@ from .. import _base as _b
 from . import item as _m_item
 from . import item_kind as _m_item_kind
 
-__all__ = [
-    "Item",
-    "ItemDict",
-]
+__all__ = ["Item", "ItemDict"]
 
 
 @_dc.dataclass(kw_only=True, slots=True)
@@ -58,7 +55,7 @@ ItemDict = _t.TypedDict(
     "ItemDict",
     {
         "name": "_t.Required[str]",
-        "kind": "_m_item_kind.ItemKind | _t.Literal['add', 'Add', 'ADD', 'GMT0', 'GMT+0', 'GMT-0', '', '1']",
+        "kind": '_m_item_kind.ItemKind | _t.Literal["add", "Add", "ADD", "GMT0", "GMT+0", "GMT-0", "", "1"]',
     },
     total=False,
 )

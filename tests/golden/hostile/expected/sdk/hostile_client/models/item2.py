@@ -13,10 +13,7 @@ import uuid as _uuid
 from .. import _base as _b
 from . import item2 as _m_item2
 
-__all__ = [
-    "Item_",
-    "Item_Dict",
-]
+__all__ = ["Item_", "Item_Dict"]
 
 
 @_dc.dataclass(kw_only=True, slots=True)

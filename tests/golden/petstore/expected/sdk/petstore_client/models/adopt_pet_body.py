@@ -13,10 +13,7 @@ import uuid as _uuid
 from .. import _base as _b
 from . import adopt_pet_body as _m_adopt_pet_body
 
-__all__ = [
-    "AdoptPetBody",
-    "AdoptPetBodyDict",
-]
+__all__ = ["AdoptPetBody", "AdoptPetBodyDict"]
 
 
 @_dc.dataclass(kw_only=True, slots=True)

@@ -13,10 +13,7 @@ import uuid as _uuid
 from .. import _base as _b
 from . import adoption as _m_adoption
 
-__all__ = [
-    "Adoption",
-    "AdoptionDict",
-]
+__all__ = ["Adoption", "AdoptionDict"]
 
 
 @_dc.dataclass(kw_only=True, slots=True)

@@ -13,10 +13,7 @@ import uuid as _uuid
 from .. import _base as _b
 from . import error as _m_error
 
-__all__ = [
-    "Error",
-    "ErrorDict",
-]
+__all__ = ["Error", "ErrorDict"]
 
 
 @_dc.dataclass(kw_only=True, slots=True)

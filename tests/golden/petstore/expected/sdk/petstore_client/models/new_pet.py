@@ -16,10 +16,7 @@ from . import new_pet_owner as _m_new_pet_owner
 from . import new_pet_species as _m_new_pet_species
 from . import pet_status as _m_pet_status
 
-__all__ = [
-    "NewPet",
-    "NewPetDict",
-]
+__all__ = ["NewPet", "NewPetDict"]
 
 
 @_dc.dataclass(kw_only=True, slots=True)
@@ -88,8 +85,8 @@ NewPetDict = _t.TypedDict(
     "NewPetDict",
     {
         "name": "_t.Required[str]",
-        "species": "_t.Required[_m_new_pet_species.NewPetSpecies | _t.Literal['cat', 'dog', 'bird', 'fish', 'other']]",
-        "status": "_m_pet_status.PetStatus | _t.Literal['available', 'pending', 'sold']",
+        "species": '_t.Required[_m_new_pet_species.NewPetSpecies | _t.Literal["cat", "dog", "bird", "fish", "other"]]',
+        "status": '_m_pet_status.PetStatus | _t.Literal["available", "pending", "sold"]',
         "birthDate": "_dt.date",
         "weightKg": "float",
         "tags": "_abc.Sequence[str]",

@@ -13,10 +13,7 @@ import uuid as _uuid
 from .. import _base as _b
 from . import new_pet_owner as _m_new_pet_owner
 
-__all__ = [
-    "NewPetOwner",
-    "NewPetOwnerDict",
-]
+__all__ = ["NewPetOwner", "NewPetOwnerDict"]
 
 
 @_dc.dataclass(kw_only=True, slots=True)

@@ -16,10 +16,7 @@ from . import pet_owner as _m_pet_owner
 from . import pet_species as _m_pet_species
 from . import pet_status as _m_pet_status
 
-__all__ = [
-    "Pet",
-    "PetDict",
-]
+__all__ = ["Pet", "PetDict"]
 
 
 @_dc.dataclass(kw_only=True, slots=True)
@@ -90,8 +87,8 @@ PetDict = _t.TypedDict(
     "PetDict",
     {
         "name": "_t.Required[str]",
-        "species": "_t.Required[_m_pet_species.PetSpecies | _t.Literal['cat', 'dog', 'bird', 'fish', 'other']]",
-        "status": "_m_pet_status.PetStatus | _t.Literal['available', 'pending', 'sold']",
+        "species": '_t.Required[_m_pet_species.PetSpecies | _t.Literal["cat", "dog", "bird", "fish", "other"]]',
+        "status": '_m_pet_status.PetStatus | _t.Literal["available", "pending", "sold"]',
         "birthDate": "_dt.date",
         "weightKg": "float",
         "tags": "_abc.Sequence[str]",

@@ -13,10 +13,7 @@ import uuid as _uuid
 from .. import _base as _b
 from . import pet_owner as _m_pet_owner
 
-__all__ = [
-    "PetOwner",
-    "PetOwnerDict",
-]
+__all__ = ["PetOwner", "PetOwnerDict"]
 
 
 @_dc.dataclass(kw_only=True, slots=True)
