@@ -28,10 +28,13 @@ What changes from the author's document:
   the ``X-Gateway-Error-Type`` header and the ``components.schemas.GatewayError``
   body (``{"message": ...}``, or RFC 9457 problem details with
   ``errorFormat: problem+json``): 400 (validated parameters or body), 401 and 403
-  (security, API keys, resource policy), 413 and 415 (request bodies), 429 with
-  ``Retry-After`` and rate-limit headers (throttles, usage plans, quotas), 502 and 504
-  (``http_proxy`` and ``function`` integrations). 404 and 405 do not depend on the
-  operation and are not listed. Statuses follow ``x-gateway.gatewayResponses``
+  (security, API keys, resource policy), 404 (a path parameter that is empty or a
+  dot segment routes nowhere), 413 and 415 (request bodies), 414 and 431 (the URL
+  and header limits, on every operation), 429 with ``Retry-After`` and rate-limit
+  headers (throttles; usage plans, quotas and key store outages wherever a key from
+  the key store authenticates: ``apiKeyRequired``, ``apiKey`` and SigV4 schemes),
+  502 and 504 (``http_proxy`` and ``function`` integrations). 405 cannot answer a
+  documented method and is not listed. Statuses follow ``x-gateway.gatewayResponses``
   overrides. A response the author declared for a status is never replaced.
 
 Order: the author's order is kept everywhere; what the export adds is appended in
@@ -52,6 +55,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from .ir import nodes as ir
+from .ir.build import IDEMPOTENCY_KEY_HEADER
 from .source.loading import LoadedSpec, resolve_pointer
 
 __all__ = [
@@ -93,18 +97,24 @@ DEFAULT_STATUSES: Mapping[str, int] = {
     "INTEGRATION_TIMEOUT": 504,
     "INVALID_API_KEY": 403,
     "QUOTA_EXCEEDED": 429,
+    "REQUEST_HEADER_FIELDS_TOO_LARGE": 431,
     "REQUEST_TOO_LARGE": 413,
+    "RESOURCE_NOT_FOUND": 404,
     "THROTTLED": 429,
     "UNAUTHORIZED": 401,
     "UNSUPPORTED_MEDIA_TYPE": 415,
+    "URI_TOO_LONG": 414,
 }
 _RESPONSE_NAMES: Mapping[int, str] = {
     400: "GatewayBadRequest",
     401: "GatewayUnauthorized",
     403: "GatewayForbidden",
+    404: "GatewayNotFound",
     413: "GatewayRequestTooLarge",
+    414: "GatewayUriTooLong",
     415: "GatewayUnsupportedMediaType",
     429: "GatewayTooManyRequests",
+    431: "GatewayRequestHeaderFieldsTooLarge",
     502: "GatewayBadGateway",
     504: "GatewayTimeout",
 }
@@ -251,9 +261,26 @@ def _effective_security(op_obj: dict[str, Any], doc: dict[str, Any]) -> list[dic
     return [dict(r) for r in raw if isinstance(r, dict)] if isinstance(raw, list) else []
 
 
-def _operation_types(api: ir.Api, op: ir.Operation, secured: bool) -> set[str]:
+def _key_store_schemes(api: ir.Api) -> frozenset[str]:
+    """Schemes the key store authenticates (as the gateway emitter wires them): their
+    callers carry a key, so its usage plan applies, and a store outage answers 429."""
+    return frozenset(
+        s.key
+        for s in api.security_schemes
+        if isinstance(s.gateway, ir.SigV4Settings)
+        or (s.gateway is None and s.type == "apiKey" and s.location in ("header", "query") and s.param_name)
+    )
+
+
+def _operation_types(api: ir.Api, op: ir.Operation, requirements: list[dict[str, Any]]) -> set[str]:
     """The gateway response types this operation can answer with."""
-    types: set[str] = set()
+    # the URL and header limits are checked before routing, for every request
+    types: set[str] = {"URI_TOO_LONG", "REQUEST_HEADER_FIELDS_TOO_LARGE"}
+    secured = any(requirements)
+    keyed = any(name in _key_store_schemes(api) for req in requirements for name in req)
+    if any(s.kind != "static" for s in op.segments):
+        # an empty or dot-segment path parameter value matches no route
+        types.add("RESOURCE_NOT_FOUND")
     if op.validation.parameters and (op.parameters or op.validation.unknown_query == "reject"):
         types.add("BAD_REQUEST_PARAMETERS")
     if op.request_body is not None:
@@ -272,6 +299,12 @@ def _operation_types(api: ir.Api, op: ir.Operation, secured: bool) -> set[str]:
     if op.api_key_required:
         # usage plans throttle and meter keys; a key store outage is answered with 429 too
         types.update(_RATE_LIMITED)
+    if keyed:
+        # a key-authenticated caller is throttled by its plan (per-method throttles
+        # included); a key store outage is answered with 429 too
+        types.add("THROTTLED")
+        if any(plan.quota is not None for plan in api.usage_plans):
+            types.add("QUOTA_EXCEEDED")
     if op.integration.kind in ("http_proxy", "function"):
         types.update(("INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT"))
     return types
@@ -392,6 +425,37 @@ def _expand_any_method(item: dict[str, Any], original_item: Any, op_id: str) -> 
         item[method] = op_obj
         added.append(op_obj)
     return added
+
+
+def _declare_idempotency_key(item: dict[str, Any], op_obj: dict[str, Any], doc: dict[str, Any]) -> None:
+    """Document the ``Idempotency-Key`` header of an operation marked
+    ``x-gateway.idempotencyKey``: stripped of ``x-gateway``, the exported document says
+    it this way, and SDKs built from it retry such a request with one key."""
+    for raw in [*(item.get("parameters") or []), *(op_obj.get("parameters") or [])]:
+        param = raw
+        if isinstance(raw, dict) and isinstance(raw.get("$ref"), str):
+            try:
+                param = resolve_pointer(doc, unquote(raw["$ref"][1:]))
+            except (KeyError, TypeError, ValueError):
+                continue
+        if (
+            isinstance(param, dict)
+            and param.get("in") == "header"
+            and str(param.get("name", "")).lower() == IDEMPOTENCY_KEY_HEADER.lower()
+        ):
+            return  # the author documented it already
+    parameters = op_obj.setdefault("parameters", [])
+    if isinstance(parameters, list):
+        parameters.append(
+            {
+                "name": IDEMPOTENCY_KEY_HEADER,
+                "in": "header",
+                "required": False,
+                "description": "A client-chosen key, the same on every retry of one request, "
+                "so that the request takes effect at most once.",
+                "schema": {"type": "string", "maxLength": 255},
+            }
+        )
 
 
 def _declare_path_parameters(op: ir.Operation, item: dict[str, Any], op_obj: dict[str, Any], doc: dict[str, Any]) -> None:
@@ -527,13 +591,14 @@ def export_document(spec: LoadedSpec, api: ir.Api, *, stage: str | None, server_
         for op_obj in op_objects:
             op_obj.pop("servers", None)
             _declare_path_parameters(op, item, op_obj, doc)
+            if op.idempotent:
+                _declare_idempotency_key(item, op_obj, doc)
             requirements = _effective_security(op_obj, doc)
             if op.api_key_required and key_scheme_names:
                 requirements = _with_api_key(requirements, key_scheme_names)
                 op_obj["security"] = requirements
-            secured = any(requirements)
             by_status: dict[int, set[str]] = {}
-            for rtype in _operation_types(api, op, secured):
+            for rtype in _operation_types(api, op, requirements):
                 by_status.setdefault(prepared[rtype].status, set()).add(rtype)
             planned.append((op_obj, by_status))
 

@@ -408,5 +408,6 @@ def build_gateway_app(
             app.cleanup_ctx.append(resources_context(wired.cleanup))
     chain = feature_chain(inner, _call_operation) if inner else None
     handler = gateway_handler(state, chain)
-    app.router.add_route("*", "/{tail:.*}", handler)
+    # DOTALL: a decoded %0A in the path must reach the gateway's router, not aiohttp's 404
+    app.router.add_route("*", "/{tail:(?s:.*)}", handler)
     return app

@@ -43,7 +43,7 @@ from .deprecation import DeprecationNotice, deprecation_middleware, deprecation_
 from .errors import ConfigurationError, GatewayError
 from .keys import ApiKeyAuthenticator, KeyStore, UsagePlan, api_key_middleware, key_store_from_url
 from .stores import cache_store_from_url, store_from_url
-from .templating import resolve_env_references
+from .templating import resolve_start_references
 from .throttle import Limiter, RateLimitHeaders, TokenBucket, throttle_middleware
 
 __all__ = [
@@ -69,7 +69,8 @@ DEFAULT_KEY_STORE_URL = "sqlite:///gateway-keys.db"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoreSpec:
-    """Where throttle, quota and cache state lives (``url`` may hold ``${env.NAME}``)."""
+    """Where throttle, quota and cache state lives (``url`` may hold ``${env.NAME}`` and
+    ``${stage.NAME}``, resolved when the gateway starts)."""
 
     url: str = "memory://"
     prefix: str = "gw:"
@@ -203,8 +204,12 @@ class FeatureMiddlewares:
     cleanup: list[Closer]
 
 
-def _resolve(text: str, env: Mapping[str, str], what: str) -> str:
-    return resolve_env_references(text, env, what=what)
+def _resolve(
+    text: str, env: Mapping[str, str], what: str, *, stage: str, stage_variables: Mapping[str, str]
+) -> str:
+    return resolve_start_references(
+        text, stage_name=stage, stage_variables=stage_variables, env=env, what=what
+    )
 
 
 def build_features(
@@ -239,7 +244,9 @@ def build_features(
     key_store: KeyStore | None = None
     if features.needs_key_store:
         url = features.key_store_url or env.get("GATEWRIGHT_KEY_STORE") or DEFAULT_KEY_STORE_URL
-        url = _resolve(url, env, "the API key store URL")
+        url = _resolve(
+            url, env, "the API key store URL", stage=stage, stage_variables=stage_variables
+        )
         key_store = key_store_from_url(url, prefix=features.store.prefix)
         closers.append(key_store.close)
         keys = ApiKeyAuthenticator(
@@ -254,14 +261,37 @@ def build_features(
     authenticators: dict[str, Authenticator] = {}
     for name, spec in features.schemes.items():
         if isinstance(spec, JwtScheme):
-            jwks = JwksClient(jwks_uri=spec.jwks_uri, discovery_url=spec.discovery_url)
+            # URLs of the identity provider may differ per stage or come from the
+            # environment, like backend URLs
+            jwks = JwksClient(
+                jwks_uri=None
+                if spec.jwks_uri is None
+                else _resolve(
+                    spec.jwks_uri,
+                    env,
+                    f"the JWKS URL of scheme {name!r}",
+                    stage=stage,
+                    stage_variables=stage_variables,
+                ),
+                discovery_url=None
+                if spec.discovery_url is None
+                else _resolve(
+                    spec.discovery_url,
+                    env,
+                    f"the discovery URL of scheme {name!r}",
+                    stage=stage,
+                    stage_variables=stage_variables,
+                ),
+            )
             closers.append(jwks.close)
             authenticators[name] = JwtAuthenticator(name, spec.settings, jwks)
         elif isinstance(spec, SigV4Scheme):
             if key_store is None:  # pragma: no cover - needs_key_store covers it
                 raise ConfigurationError(f"security scheme {name!r} needs the key store")
             credentials: CredentialStore = _KeyStoreCredentials(key_store)
-            authenticators[name] = SigV4Authenticator(name, spec.settings, credentials)
+            authenticators[name] = SigV4Authenticator(
+                name, spec.settings, credentials, stage=stage
+            )
         elif isinstance(spec, AuthorizerScheme):
             settings = spec.settings
             if not settings.stage_variables and stage_variables:
@@ -302,7 +332,9 @@ def build_features(
         or features.api_throttle is not None
         or features.account_throttle is not None
     )
-    store_url = _resolve(features.store.url, env, "the store URL")
+    store_url = _resolve(
+        features.store.url, env, "the store URL", stage=stage, stage_variables=stage_variables
+    )
     if limited:
         limit_store = store_from_url(store_url, prefix=features.store.prefix)
         closers.append(limit_store.close)

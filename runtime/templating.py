@@ -24,6 +24,7 @@ __all__ = [
     "Text",
     "compile_template",
     "resolve_env_references",
+    "resolve_start_references",
 ]
 
 
@@ -77,6 +78,45 @@ def _env_value(name: str, default: str | None, env: Mapping[str, str], what: str
 def resolve_env_references(text: str, env: Mapping[str, str], *, what: str) -> str:
     """Replace ``${env.NAME}`` / ``${env.NAME:-default}`` in a stage variable's value."""
     return _ENV_REFERENCE.sub(lambda m: _env_value(m.group(1), m.group(2), env, what), text)
+
+
+# ${stage.NAME} (or AWS's ${stageVariables.NAME}) or ${env.NAME} / ${env.NAME:-default}
+_START_REFERENCE = re.compile(
+    r"\$\{(?:(?:stage|stageVariables)\.([A-Za-z_][A-Za-z0-9_]*)"
+    r"|env\.([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?)\}"
+)
+
+
+def resolve_start_references(
+    text: str,
+    *,
+    stage_name: str,
+    stage_variables: Mapping[str, str],
+    env: Mapping[str, str],
+    what: str,
+) -> str:
+    """Replace stage and env references in a setting fixed at start-up (a store URL).
+
+    ``stage_variables`` are the running stage's values with their own ``${env.NAME}``
+    already resolved; a substituted value is not scanned again, so text that comes
+    from the environment is never read as a reference. Raises
+    :class:`ConfigurationError` for a missing stage or environment variable.
+    """
+
+    def substitute(match: re.Match[str]) -> str:
+        stage_var = match.group(1)
+        if stage_var is None:
+            return _env_value(match.group(2), match.group(3), env, what)
+        value = stage_variables.get(stage_var)
+        if value is None:
+            known = ", ".join(sorted(stage_variables)) or "none"
+            raise ConfigurationError(
+                f"stage {stage_name!r} has no variable {stage_var!r} (needed by {what}); "
+                f"its variables: {known}"
+            )
+        return value
+
+    return _START_REFERENCE.sub(substitute, text)
 
 
 def _encode_segment(value: str) -> str:

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..diagnostics import Diagnostics, Origin, join_pointer
 from ..source.loading import LoadedSpec, resolve_pointer
+from .examples import NO_EXAMPLE, NoExample, minimal_example
 from .naming import NameScope, snake_case
 from .nodes import (
     Api,
@@ -75,7 +76,7 @@ from .nodes import (
 from .schemas import SchemaBuilder
 from .templating import TemplateContext, parse_template, parse_value_expression
 
-__all__ = ["RESERVED_PATHS", "BuildOptions", "build_api"]
+__all__ = ["IDEMPOTENCY_KEY_HEADER", "RESERVED_PATHS", "BuildOptions", "build_api"]
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _ANY_METHOD = "x-amazon-apigateway-any-method"
@@ -809,31 +810,114 @@ def _example_from_media(media: Any, ctx: _Ctx) -> tuple[bool, JSONValue]:
     return False, None
 
 
+def _documented_response(responses: dict[str, Any], status: int | None) -> tuple[int, Any] | None:
+    """The response a mock answers: ``status`` if documented, else the lowest 2xx, else
+    the lowest status, else a ``2XX`` range or ``default`` answered as 200."""
+    codes = sorted((int(k), v) for k, v in responses.items() if str(k).isdigit())
+    if status is not None:
+        codes = [c for c in codes if c[0] == status] or codes
+    success = [c for c in codes if 200 <= c[0] < 300]
+    if success or codes:
+        return (success or codes)[0]
+    for key in ("2XX", "2xx", "default"):
+        if key in responses:
+            return (200, responses[key])
+    return None
+
+
+def _has_content(ctx: _Ctx, response: Any) -> bool:
+    response, _ = ctx.deref(response, "")
+    return isinstance(response, dict) and isinstance(response.get("content"), dict) and bool(response["content"])
+
+
+def _concrete_media_type(media_type: str) -> str:
+    """A Content-Type for a documented media range (``*/*``, ``text/*``)."""
+    kind, _, subtype = media_type.partition(";")[0].strip().partition("/")
+    if kind == "*" or (subtype == "*" and kind == "application"):
+        return "application/json"
+    if subtype == "*":
+        return "text/plain" if kind == "text" else "application/octet-stream"
+    return media_type
+
+
+def _is_json_media(media_type: str) -> bool:
+    media = media_type.partition(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _synthesized_body(ctx: _Ctx, media: Any, media_type: str) -> JSONValue | NoExample:
+    """A minimal body that conforms to the media type's schema; NO_EXAMPLE when the
+    media type has no schema, or when no conforming value can be built or sent."""
+    if not isinstance(media, dict) or "schema" not in media:
+        return NO_EXAMPLE
+    value = minimal_example(media["schema"], resolve=lambda node: ctx.deref(node, ""), document=ctx.doc)
+    if isinstance(value, NoExample) or _is_json_media(media_type) or isinstance(value, str):
+        return value
+    return NO_EXAMPLE  # a structured value has no encoding in a non-JSON media type
+
+
+def _header_text(value: JSONValue | NoExample) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        text = str(value)
+        return None if "\r" in text or "\n" in text else text
+    return None
+
+
+def _required_mock_headers(ctx: _Ctx, response: Any) -> tuple[tuple[str, str], ...]:
+    """Values for the response headers the document marks required."""
+    headers = response.get("headers") if isinstance(response, dict) else None
+    out: list[tuple[str, str]] = []
+    for name, raw in (headers or {}).items() if isinstance(headers, dict) else ():
+        header, _ = ctx.deref(raw, "")
+        if not (isinstance(name, str) and isinstance(header, dict)) or header.get("required") is not True or name.lower() == "content-type":
+            continue
+        value: JSONValue | NoExample = header.get("example", NO_EXAMPLE)
+        if _header_text(value) is None:
+            value = minimal_example(header.get("schema", {"type": "string"}), resolve=lambda node: ctx.deref(node, ""), document=ctx.doc)
+        text = _header_text(value)
+        if text is not None:
+            out.append((name, text))
+    return tuple(out)
+
+
 def _mock_from_examples(ctx: _Ctx, op_raw: dict[str, Any], origin: Origin, reason: Literal["examples", "fallback"], status: int | None = None) -> MockIntegration:
-    responses = op_raw.get("responses")
-    chosen: tuple[int, Any] | None = None
-    if isinstance(responses, dict):
-        codes = sorted((int(k), v) for k, v in responses.items() if str(k).isdigit())
-        if status is not None:
-            codes = [c for c in codes if c[0] == status] or codes
-        success = [c for c in codes if 200 <= c[0] < 300]
-        chosen = (success or codes)[0] if (success or codes) else None
-        if chosen is None and "default" in responses:
-            chosen = (200, responses["default"])
+    """A mock that answers the operation's documented response: with its example; else
+    with a minimal body built from its schema; else, when there is no schema, with a
+    documented status that has no content (GW309 when the author asked for examples)."""
+    raw_responses = op_raw.get("responses")
+    responses: dict[str, Any] = raw_responses if isinstance(raw_responses, dict) else {}
+    chosen = _documented_response(responses, status)
     if chosen is None:
         return MockIntegration(status=status or 200, media_type=None, reason=reason, origin=origin)
     code, resp = chosen
     resp, _ = ctx.deref(resp, "")
-    content = resp.get("content") if isinstance(resp, dict) else None
-    if isinstance(content, dict) and content:
-        media_type = next((m for m in content if "json" in m), next(iter(content)))
-        found, value = _example_from_media(content[media_type], ctx)
-        if found:
-            return MockIntegration(status=code, media_type=media_type, body=value, has_body=True, reason=reason, origin=origin)
+    headers = _required_mock_headers(ctx, resp)
+    raw_content = resp.get("content") if isinstance(resp, dict) else None
+    content: dict[Any, Any] = raw_content if isinstance(raw_content, dict) else {}  # YAML keys may be any scalar
+    media_types = sorted((m for m in content if isinstance(m, str)), key=lambda m: "json" not in m.lower())
+    if not media_types or code in (204, 205, 304):  # JSON first above, else document order
+        return MockIntegration(status=code, headers=headers, media_type=None, reason=reason, origin=origin)
+    found, value = _example_from_media(content[media_types[0]], ctx)
+    if found:
+        return MockIntegration(status=code, headers=headers, media_type=_concrete_media_type(media_types[0]), body=value, has_body=True, reason=reason, origin=origin)
+    for media_type in media_types:
+        concrete = _concrete_media_type(media_type)
+        body = _synthesized_body(ctx, content[media_type], concrete)
+        if not isinstance(body, NoExample):
+            return MockIntegration(status=code, headers=headers, media_type=concrete, body=body, has_body=True, reason=reason, origin=origin)
+    empty = next((c for c, r in sorted(responses.items(), key=lambda item: str(item[0])) if str(c).isdigit() and 200 <= int(c) < 300 and not _has_content(ctx, r)), None)
+    if empty is not None:
         if reason == "examples":
-            ctx.diags.add("GW309", origin, f"no example found for the {code} response; the mock answers with an empty body")
-        return MockIntegration(status=code, media_type=None, reason=reason, origin=origin)
-    return MockIntegration(status=code, media_type=None, reason=reason, origin=origin)
+            ctx.diags.add("GW309", origin, f"no example or schema to build one from for the {code} response; the mock answers {empty} with an empty body")
+        return MockIntegration(status=int(empty), media_type=None, reason=reason, origin=origin)
+    concrete = _concrete_media_type(media_types[0])
+    if _is_json_media(concrete):  # no schema: any JSON value is the documented body
+        return MockIntegration(status=code, headers=headers, media_type=concrete, body={}, has_body=True, reason=reason, origin=origin)
+    if reason == "examples":
+        ctx.diags.add("GW309", origin, f"no example found for the {code} response; the mock answers with an empty body")
+    return MockIntegration(status=code, headers=headers, media_type=concrete, body="", has_body=True, reason=reason, origin=origin)
 
 
 def _path_template(path: str) -> str:
@@ -878,9 +962,11 @@ def _build_integration(
         if kind == "mock":
             if raw.get("fromExamples") or ("body" not in raw and "status" not in raw):
                 mock = _mock_from_examples(ctx, op_raw, iorigin, "examples", raw.get("status"))
+                declared = {k.lower() for k in raw.get("headers", {})}
                 return MockIntegration(
                     status=mock.status,
-                    headers=tuple((k, v) for k, v in raw.get("headers", {}).items()),
+                    headers=tuple((k, v) for k, v in raw.get("headers", {}).items())
+                    + tuple((k, v) for k, v in mock.headers if k.lower() not in declared),
                     media_type=mock.media_type,
                     body=mock.body,
                     has_body=mock.has_body,
@@ -1271,11 +1357,25 @@ def _operations(ctx: _Ctx, base_path: str) -> tuple[Operation, ...]:
                 cache=_cache_policy(ctx, settings, http_method, params),
                 cors=_operation_cors(ctx, settings),
                 sunset=_sunset(ctx, settings),
+                idempotent=settings.get("idempotencyKey", (False, ""))[0] is True
+                or _declares_idempotency_key(params),
                 transform=transform,
                 origin=ctx.origin(opointer),
             )
         )
     return tuple(ops)
+
+
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
+
+
+def _declares_idempotency_key(params: list[Parameter]) -> bool:
+    """An ``Idempotency-Key`` header parameter marks the operation as safe to retry with
+    one key, as ``x-gateway.idempotencyKey`` does: it is how an exported document, which
+    has no ``x-gateway``, tells SDKs built from it."""
+    return any(
+        p.location == "header" and p.name.lower() == IDEMPOTENCY_KEY_HEADER.lower() for p in params
+    )
 
 
 def _check_security(ctx: _Ctx, doc: dict[str, Any], operations: tuple[Operation, ...], schemes: tuple[SecurityScheme, ...]) -> None:

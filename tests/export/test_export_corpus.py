@@ -54,7 +54,9 @@ def test_petstore_sample_exports_valid_openapi_without_gateway_keys() -> None:
     assert validation_errors(document) == []
     assert gateway_keys(document) == []
     assert document["servers"][0]["url"] == "http://127.0.0.1:8080/v1"
-    assert "429" not in document["paths"]["/pets"]["get"]["responses"]  # nothing throttles it
+    # every operation takes the sample's apiKey scheme, so the demo usage plan throttles it
+    inventory = document["paths"]["/store/inventory"]["get"]["responses"]
+    assert inventory["429"] == {"$ref": "#/components/responses/GatewayTooManyRequests"}
     assert "504" in document["paths"]["/pets/{petId}/adopt"]["post"]["responses"]  # a function
 
 

@@ -275,11 +275,14 @@ def test_secured_operations_document_401_and_403(shop: dict[str, Any]) -> None:
 
 def test_proxied_operations_document_502_and_504_but_mocks_do_not(shop: dict[str, Any]) -> None:
     assert {"502", "504"} <= set(responses_of(shop, "/items", "get"))
-    assert list(responses_of(shop, "/health", "get")) == ["200"]
+    # the URL and header limits apply to every request; nothing else of the gateway's
+    assert list(responses_of(shop, "/health", "get")) == ["200", "414", "431"]
 
 
 def test_added_responses_follow_the_authors_in_status_order(shop: dict[str, Any]) -> None:
-    assert list(responses_of(shop, "/items", "post")) == ["201", "400", "401", "403", "413", "415", "429", "502", "504"]
+    assert list(responses_of(shop, "/items", "post")) == [
+        "201", "400", "401", "403", "413", "414", "415", "429", "431", "502", "504"
+    ]
 
 
 def test_gateway_response_overrides_move_statuses_and_add_headers(tmp_path: Path) -> None:
@@ -369,3 +372,80 @@ def test_yaml_output_reads_back_to_the_same_document(shop: dict[str, Any]) -> No
     text = dump_document(shop, "yaml")
     assert "&id" not in text  # no anchors
     assert yaml.safe_load(text) == shop
+
+
+KEYED = """
+openapi: 3.0.3
+info: {title: Keyed, version: "1.0"}
+x-gateway:
+  version: 1
+  usagePlans:
+    gold:
+      methods:
+        getReport: {throttle: {rate: 1, burst: 1}}
+  defaults:
+    integration: {type: mock, status: 200, body: {ok: true}}
+security: [{key: []}]
+paths:
+  /reports/{reportId}:
+    get:
+      operationId: getReport
+      parameters:
+        - {name: reportId, in: path, required: true, schema: {type: string}}
+      responses: {'200': {description: ok}}
+  /public:
+    get:
+      operationId: public
+      security: []
+      responses: {'200': {description: ok}}
+  /signed:
+    get:
+      operationId: signed
+      security: [{bearer: []}]
+      responses: {'200': {description: ok}}
+components:
+  securitySchemes:
+    key: {type: apiKey, in: header, name: X-Key}
+    bearer:
+      type: http
+      scheme: bearer
+      x-gateway: {kind: jwt, jwksUri: "http://127.0.0.1:9/jwks"}
+"""
+
+
+def test_an_operation_throttled_only_by_a_usage_plan_method_throttle_documents_429(tmp_path: Path) -> None:
+    # regression: an apiKey scheme (not apiKeyRequired) authenticates through the key
+    # store, so the caller's plan applies; its 429 was undocumented
+    document = export_text(tmp_path, KEYED)
+    too_many = component(document, responses_of(document, "/reports/{reportId}", "get")["429"])
+    headers = too_many["headers"]
+    assert headers["X-Gateway-Error-Type"]["schema"]["enum"] == ["THROTTLED"]  # the plan has no quota
+    assert headers["Retry-After"]["required"] is True
+    assert {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"} <= set(headers)
+    # neither an unsecured operation nor a JWT one carries a key, so no plan applies
+    assert "429" not in responses_of(document, "/public", "get")
+    assert "429" not in responses_of(document, "/signed", "get")
+
+
+def test_a_usage_plan_quota_is_documented_for_key_authenticated_operations(tmp_path: Path) -> None:
+    text = KEYED.replace("    gold:\n", "    gold:\n      quota: {limit: 100, period: day}\n")
+    document = export_text(tmp_path, text)
+    too_many = component(document, responses_of(document, "/reports/{reportId}", "get")["429"])
+    assert too_many["headers"]["X-Gateway-Error-Type"]["schema"]["enum"] == ["QUOTA_EXCEEDED", "THROTTLED"]
+
+
+def test_operations_with_path_parameters_document_the_gateways_404(tmp_path: Path) -> None:
+    document = export_text(tmp_path, KEYED)
+    not_found = responses_of(document, "/reports/{reportId}", "get")["404"]
+    assert not_found == {"$ref": "#/components/responses/GatewayNotFound"}
+    enum = component(document, not_found)["headers"]["X-Gateway-Error-Type"]["schema"]["enum"]
+    assert enum == ["RESOURCE_NOT_FOUND"]
+    assert "404" not in responses_of(document, "/public", "get")  # a static path always routes
+
+
+def test_every_operation_documents_the_url_and_header_limits(tmp_path: Path) -> None:
+    document = export_text(tmp_path, KEYED)
+    for path in ("/reports/{reportId}", "/public", "/signed"):
+        responses = responses_of(document, path, "get")
+        assert responses["414"] == {"$ref": "#/components/responses/GatewayUriTooLong"}
+        assert responses["431"] == {"$ref": "#/components/responses/GatewayRequestHeaderFieldsTooLarge"}

@@ -59,11 +59,11 @@ class Compiled:
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Compiled]:
-    # jwksUri is compiled in literally, so the spec gets the JWKS server's port here.
+    # jwksUri is ${env.JWKS_URL}: the gateway resolves it at start-up (see ``stack``)
     root = tmp_path_factory.mktemp("auth")
     port = _free_port()
     spec = root / "auth.yaml"
-    spec.write_text((SPECS / "auth.yaml").read_text().replace("JWKS_PORT", str(port)))
+    spec.write_text((SPECS / "auth.yaml").read_text())
     with generated_gateway(str(spec), root / "out") as module:
         yield Compiled(module, port)
 
@@ -135,7 +135,11 @@ async def stack(
     await store.revoke(record.id)
     await store.close()
 
-    env = {"UPSTREAM_URL": str(upstream_server.make_url("")).rstrip("/"), "KEYS_URL": keys_url}
+    env = {
+        "UPSTREAM_URL": str(upstream_server.make_url("")).rstrip("/"),
+        "KEYS_URL": keys_url,
+        "JWKS_URL": f"http://127.0.0.1:{compiled.jwks_port}/jwks.json",
+    }
     client = TestClient(TestServer(compiled.module.build_app("prod", env=env), host="127.0.0.1"))
     await client.start_server()
     try:
@@ -314,6 +318,15 @@ async def test_sigv4_revoked_credential_is_refused(stack: Stack) -> None:
     assert row == row | {"kind": "sigv4", "enabled": False}
     assert secret not in listed.stdout
     assert (await stack.client.session.get(url, headers=_signed_headers(url, credentials))).status == 401
+
+
+async def test_sigv4_credential_for_another_stage_is_refused(stack: Stack) -> None:
+    access_key_id, secret = await _create_sigv4(stack.keys_url, "--plan", "basic", "--stage", "test")
+    url = str(stack.client.make_url("/signed"))
+    credentials = Credentials(access_key_id, secret)
+    response = await stack.client.session.get(url, headers=_signed_headers(url, credentials))
+    assert response.status == 403, await response.text()
+    assert stack.upstream.calls == 0
 
 
 # --------------------------------------------------------------------------- API keys and cache

@@ -13,8 +13,10 @@ the public contract, gateway responses included). For every case:
   receives.
 
 The petstore sample runs in front of its own backend (``samples/petstore/backend.py``,
-served from a background thread with a counting middleware); corpus specs are
-compiled as they are and answer with mocks.
+served from a background thread with a counting middleware), twice: as written (API
+key, usage plan throttles and quota, a cached operation) and ``secured``, where every
+operation also needs a JWT (RS256, keys from a JWKS endpoint beside the backend).
+Corpus specs are compiled as they are and answer with mocks.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import os
 import re
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -33,10 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jwt
 import schemathesis
 import yaml
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from cryptography.hazmat.primitives.asymmetric import rsa
 from gatewright.compiler.diagnostics import Diagnostics
 from gatewright.compiler.export import export_document
 from gatewright.compiler.ir.build import build_api
@@ -44,6 +49,7 @@ from gatewright.compiler.pipeline import load_and_validate
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Unsatisfiable
+from jwt.algorithms import RSAAlgorithm
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -68,6 +74,7 @@ __all__ = [
     "generous_plan_limits",
     "petstore_spec",
     "running_gateways",
+    "with_jwt",
 ]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,6 +92,8 @@ CORPUS_GATEWAYS = (
     "oai-examples/v3.0/callback-example.yaml",
     "oai-examples/v3.1/webhook-example.yaml",
 )
+JWT_ISSUER = "https://idp.fuzz.test"
+JWT_AUDIENCE = "petstore"
 DELIBERATE_5XX = frozenset({"INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "AUTHORIZER_FAILURE"})
 CONFORMANCE_CHECKS = [
     status_code_conformance,
@@ -103,13 +112,26 @@ class CountingBackend:
     def __init__(self) -> None:
         self.requests = 0
         self.port = 0
+        self.jwks_port = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="backend", daemon=True)
-        self._runner: web.AppRunner | None = None
+        self._runners: list[web.AppRunner] = []
+        self.signing_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def jwks_url(self) -> str:
+        """The identity provider's key set: served beside the backend, not counted."""
+        return f"http://127.0.0.1:{self.jwks_port}/jwks.json"
+
+    def token(self) -> str:
+        """A valid bearer token for the ``secured`` gateway, good for a day."""
+        now = int(time.time())
+        claims = {"iss": JWT_ISSUER, "aud": JWT_AUDIENCE, "sub": "schemathesis", "iat": now, "exp": now + 86400}
+        return jwt.encode(claims, self.signing_key, algorithm="RS256", headers={"kid": "fuzz"})
 
     def start(self) -> None:
         self._thread.start()
@@ -137,14 +159,29 @@ class CountingBackend:
             return await handler(request)
 
         app.middlewares.append(count)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        self.port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self.port = await self._serve(app)
+
+        jwk: dict[str, Any] = RSAAlgorithm.to_jwk(self.signing_key.public_key(), as_dict=True)
+        jwk.update(kid="fuzz", alg="RS256", use="sig")
+
+        async def jwks(request: web.Request) -> web.Response:
+            return web.json_response({"keys": [jwk]})
+
+        jwks_app = web.Application()
+        jwks_app.router.add_get("/jwks.json", jwks)
+        self.jwks_port = await self._serve(jwks_app)
+
+    async def _serve(self, app: web.Application) -> int:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        self._runners.append(runner)
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        return port
 
     async def _stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        for runner in self._runners:
+            await runner.cleanup()
 
 
 # --------------------------------------------------------------------------- gateways
@@ -212,7 +249,27 @@ def generous_plan_limits(document: dict[str, Any]) -> None:
     plan["quota"] = {"limit": 1000000000, "period": "day"}
 
 
-def petstore_spec(workdir: Path, patch: Callable[[dict[str, Any]], None] | None = None) -> Path:
+def with_jwt(document: dict[str, Any]) -> None:
+    """Every operation of the sample also needs a JWT: the API key AND a bearer token."""
+    generous_plan_limits(document)
+    document["components"]["securitySchemes"]["bearer"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "x-gateway": {
+            "kind": "jwt",
+            "issuer": JWT_ISSUER,
+            "audiences": [JWT_AUDIENCE],
+            "algorithms": ["RS256"],
+            "jwksUri": "${env.FUZZ_JWKS_URL}",
+        },
+    }
+    document["security"] = [{**requirement, "bearer": []} for requirement in document["security"]]
+
+
+def petstore_spec(
+    workdir: Path, patch: Callable[[dict[str, Any]], None] | None = None, *, name: str = "petstore-spec"
+) -> Path:
     """The sample with ``Pet`` spelled out: in the sample, ``Pet`` is ``allOf: [NewPet,
     {id}]`` while ``NewPet`` says ``additionalProperties: false``, so no pet with an
     ``id`` can satisfy ``Pet``; the backend's answers are right and the schema is not."""
@@ -226,7 +283,7 @@ def petstore_spec(workdir: Path, patch: Callable[[dict[str, Any]], None] | None 
     }
     if patch is not None:
         patch(document)
-    target = workdir / "petstore-spec" / "openapi.yaml"
+    target = workdir / name / "openapi.yaml"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(document, sort_keys=False))
     return target
@@ -253,13 +310,24 @@ def running_gateways(
                 "samples/petstore", petstore_spec(workdir, generous_plan_limits), workdir / "petstore",
                 stage="prod", env=env, log_dir=log_dir,
             )
+            api_key = create_api_key(key_store)
             gateways.append(
                 GatewayUnderTest(
-                    "samples/petstore",
+                    "samples/petstore", process, document, lambda: backend.requests, headers={"X-API-Key": api_key}
+                )
+            )
+            secured_env = dict(env, FUZZ_JWKS_URL=backend.jwks_url)
+            process, document = _start(
+                "samples/petstore (secured)", petstore_spec(workdir, with_jwt, name="secured-spec"),
+                workdir / "secured", stage="prod", env=secured_env, log_dir=log_dir,
+            )
+            gateways.append(
+                GatewayUnderTest(
+                    "samples/petstore (secured)",
                     process,
                     document,
                     lambda: backend.requests,
-                    headers={"X-API-Key": create_api_key(key_store)},
+                    headers={"X-API-Key": api_key, "Authorization": f"Bearer {backend.token()}"},
                 )
             )
         for index, rel in enumerate(corpus):
@@ -317,30 +385,15 @@ def _header(response: Any, name: str) -> str | None:
     return None if value is None else str(value)
 
 
-# Conformance failures whose root cause is known and open (see the report of issue 6).
-KNOWN_CAUSES = {
-    "fallback-mock-empty-body": (
-        "an operation without examples falls back to a mock that answers an empty body "
-        "without Content-Type where the document promises JSON (IR mock fallback, GW309)"
-    ),
-    "aiohttp-404-for-newline": (
-        "runtime/app.py routes everything through aiohttp's '/{tail:.*}', whose '.' does "
-        "not match a decoded newline (%0A): aiohttp answers its own text/plain 404"
-    ),
-    "usage-plan-429-undocumented": (
-        "compiler/export.py does not document 429 on operations limited only by a usage plan"
-    ),
-}
+# Conformance failures whose root cause is known and still open, by cause name, with
+# a classifier in ``_cause``. Empty: every cause found so far is fixed at its root
+# (mock bodies built from the response schema, 429 documented wherever a usage plan
+# applies, decoded newlines routed by the gateway).
+KNOWN_CAUSES: dict[str, str] = {}
 
 
 def _cause(response: Any, failure: str) -> str:
-    content_type = _header(response, "Content-Type")
-    if response.status_code < 300 and not response.content and content_type is None:
-        return "fallback-mock-empty-body"
-    if response.status_code == 404 and response.content == b"404: Not Found":
-        return "aiohttp-404-for-newline"
-    if response.status_code == 429 and "ST103" in failure:
-        return "usage-plan-429-undocumented"
+    """The open cause a conformance failure belongs to; "unexplained" when none."""
     return "unexplained"
 
 

@@ -242,7 +242,8 @@ class Upstreams:
         self._servers.append(fault)
 
         app = web.Application(client_max_size=1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._record)
+        # DOTALL: a path with a decoded newline (%0A) is recorded too, not answered 404
+        app.router.add_route("*", "/{tail:(?s:.*)}", self._record)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         server = self._runner.server

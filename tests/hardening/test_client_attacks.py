@@ -436,11 +436,6 @@ async def test_invalid_utf8_in_the_path_and_query_never_answers_500(
 
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime/app.py routes through aiohttp's '/{tail:.*}'; '.' does not match the "
-    "decoded newline, so aiohttp answers its own text/plain 404 (use '/{tail:[\\s\\S]*}')",
-)
 async def test_encoded_newline_in_a_path_parameter_is_handled_by_the_gateway(
     faults_gateway: GatewayProcess, recorded: Upstreams
 ) -> None:

@@ -177,11 +177,6 @@ async def test_compiled_gateway_survives_redis_killed_and_restarted_under_load(
     assert throttled_gateway.healthy()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiler/emit/gateway_view.py emits the store URL template as written "
-    "(store.url.source); the runtime does not resolve ${stage.*} in it and refuses to start",
-)
 def test_store_url_may_name_a_stage_variable(redis: RedisServer, tmp_path: Path) -> None:
     spec = tmp_path / "openapi.yaml"
     spec.write_text(
