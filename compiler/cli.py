@@ -19,7 +19,14 @@ from . import __version__, runtime_requirement
 from .diagnostics import Diagnostics, render_json, render_text
 from .ir.build import BuildOptions
 from .output import OutputError, check_tree, write_tree
-from .pipeline import Locator, build_ir, compile_to_tree, ir_to_json
+from .pipeline import (
+    Locator,
+    build_ir,
+    build_versioned_ir,
+    compile_to_tree,
+    compile_versions_to_tree,
+    ir_to_json,
+)
 
 __all__ = ["main"]
 
@@ -74,7 +81,7 @@ _verbose_option = click.option("-v", "--verbose", is_flag=True, help="Also print
 
 
 @main.command("compile")
-@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path, file_okay=False), required=True, help="Output folder (replaced atomically).")
 @click.option("--target", type=click.Choice(["gateway", "sdk", "all"]), default="gateway", show_default=True, help="What to generate; 'all' writes gateway/ and sdk/ subfolders.")
 @click.option("--name", default=None, help="Base name for the generated packages (default: x-gateway.name or info.title).")
@@ -83,13 +90,27 @@ _verbose_option = click.option("-v", "--verbose", is_flag=True, help="Also print
 @_format_option
 @_strict_option
 @_verbose_option
-def compile_command(spec: Path, output: Path, target: str, name: str | None, check: bool, no_format: bool, fmt: str, strict: bool, verbose: bool) -> None:
-    """Compile SPEC into a gateway and/or SDK package under OUTPUT."""
+def compile_command(specs: tuple[Path, ...], output: Path, target: str, name: str | None, check: bool, no_format: bool, fmt: str, strict: bool, verbose: bool) -> None:
+    """Compile SPECS into a gateway and/or SDK package under OUTPUT.
+
+    Several specs (one per API version, see docs/versioning.md) compile into one
+    gateway that serves them all; SDKs are generated one spec at a time.
+    """
     targets = ("gateway", "sdk") if target == "all" else (target,)
+    if len(specs) > 1 and "sdk" in targets:
+        raise click.UsageError(
+            "several specs compile into one gateway (--target gateway); generate the SDK of each "
+            f"version from its own spec, e.g. 'gatewright compile {specs[0]} -o OUT --target sdk'"
+        )
+    spec = specs[0]
     started = time.perf_counter()
     progress = (lambda msg: click.echo(f"[{time.perf_counter() - started:6.2f}s] {msg}", err=True)) if verbose else None
+    build_options = BuildOptions(name=name, options_label=f"targets={','.join(targets)}")
     try:
-        result = compile_to_tree(spec, targets, options=BuildOptions(name=name, options_label=f"targets={','.join(targets)}"), format_code=not no_format, progress=progress)
+        if len(specs) > 1:
+            result = compile_versions_to_tree(specs, options=build_options, format_code=not no_format, progress=progress)
+        else:
+            result = compile_to_tree(spec, targets, options=build_options, format_code=not no_format, progress=progress)
     except Exception as exc:
         _fail_internal("compiling", exc)
     diags = result.diags
@@ -104,7 +125,7 @@ def compile_command(spec: Path, output: Path, target: str, name: str | None, che
             for label, items in (("missing", report.missing), ("changed", report.changed), ("not generated", report.extra)):
                 for item in items:
                     click.echo(f"{output / item}: {label}", err=True)
-            click.echo(f"{output} is stale: run 'gatewright compile {spec} -o {output}' to update it", err=True)
+            click.echo(f"{output} is stale: run 'gatewright compile {' '.join(map(str, specs))} -o {output}' to update it", err=True)
             sys.exit(1)
         if fmt == "text":
             click.echo(f"{output} is up to date", err=True)
@@ -116,29 +137,39 @@ def compile_command(spec: Path, output: Path, target: str, name: str | None, che
         raise click.UsageError(str(exc)) from None
     _emit_diagnostics(diags, result.locator, fmt, wrote=True, verbose=verbose)
     if fmt == "text":
-        api = result.api
+        apis = [v.api for v in result.versions.versions] if result.versions is not None else [result.api]
+        versions = f"{len(apis)} versions, " if result.versions is not None else ""
         click.echo(
-            f"wrote {len(result.tree)} files to {output} ({', '.join(targets)}: {len(api.operations)} operations, {len(api.models)} models) in {time.perf_counter() - started:.1f}s",
+            f"wrote {len(result.tree)} files to {output} ({', '.join(targets)}: {versions}{sum(len(a.operations) for a in apis)} operations, "
+            f"{sum(len(a.models) for a in apis)} models) in {time.perf_counter() - started:.1f}s",
             err=True,
         )
     sys.exit(_exit_code(diags, strict))
 
 
 @main.command("validate")
-@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("specs", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @_format_option
 @_strict_option
 @_verbose_option
-def validate_command(spec: Path, fmt: str, strict: bool, verbose: bool) -> None:
-    """Check SPEC (OpenAPI structure, x-gateway, semantic rules) without writing anything."""
+def validate_command(specs: tuple[Path, ...], fmt: str, strict: bool, verbose: bool) -> None:
+    """Check SPECS (OpenAPI structure, x-gateway, semantic rules) without writing anything.
+
+    Several specs are checked as the versions of one gateway.
+    """
     locator = Locator()
     try:
-        api, diags = build_ir(spec, locator=locator)
+        if len(specs) > 1:
+            versioned, diags = build_versioned_ir(specs, locator=locator)
+            operations = sum(len(v.api.operations) for v in versioned.versions) if versioned is not None else None
+        else:
+            api, diags = build_ir(specs[0], locator=locator)
+            operations = len(api.operations) if api is not None else None
     except Exception as exc:
         _fail_internal("validating", exc)
     _emit_diagnostics(diags, locator, fmt, verbose=verbose)
-    if fmt == "text" and api is not None and not diags.errors():
-        click.echo(f"{spec}: OK ({len(api.operations)} operations, {len(diags.warnings())} warnings)", err=True)
+    if fmt == "text" and operations is not None and not diags.errors():
+        click.echo(f"{' '.join(map(str, specs))}: OK ({operations} operations, {len(diags.warnings())} warnings)", err=True)
     sys.exit(_exit_code(diags, strict))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["CODES", "CodeInfo", "DefaultSeverity", "lookup"]
+__all__ = ["CODES", "GATEWAY_ONLY", "CodeInfo", "DefaultSeverity", "lookup"]
 
 
 class DefaultSeverity(enum.Enum):
@@ -76,7 +76,7 @@ CODES: dict[str, CodeInfo] = _table(
     ("GW306", E, "function handler is not 'package.module:function'"),
     ("GW307", W, "operation has no integration; the gateway answers it with a mock"),
     ("GW308", W, "AWS integration cannot run outside AWS; the gateway answers it with a mock"),
-    ("GW309", W, "mock has no example to answer with; it answers with an empty body"),
+    ("GW309", W, "mock has neither an example nor a schema to build one from; it answers with an empty body"),
     ("GW310", E, "route collides with a path the gateway reserves"),
     ("GW311", E, "unknown gateway response type"),
     ("GW312", E, "template refers to a path parameter the route does not have"),
@@ -93,6 +93,10 @@ CODES: dict[str, CodeInfo] = _table(
     ("GW323", E, "transform value expression is malformed or names an unknown source"),
     ("GW324", E, "transform JSON pointer is not valid"),
     ("GW325", E, "transform rewrites the upstream path of an integration that has none"),
+    ("GW326", E, "two specs compiled together name the same version"),
+    ("GW327", E, "two versions answer the same requests and nothing selects between them"),
+    ("GW328", E, "route of one version lies under another version's basePath"),
+    ("GW329", E, "specs compiled together state different version selectors"),
     # schemas, naming and representability
     ("GW400", W, "schema construct is not validated by the gateway"),
     ("GW401", W, "regular expression is not supported by Python's re; pattern not enforced"),
@@ -104,6 +108,11 @@ CODES: dict[str, CodeInfo] = _table(
     ("GW500", E, "internal compiler error"),
     ("GW501", E, "generated code could not be formatted"),
 )
+
+
+# Warnings about how the gateway will answer (mocks in place of integrations): noise
+# for a compile that emits no gateway, such as an SDK built from an exported spec.
+GATEWAY_ONLY: frozenset[str] = frozenset({"GW307", "GW308", "GW309"})
 
 
 def lookup(code: str) -> CodeInfo:

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import __version__, runtime_requirement
+from .codes import GATEWAY_ONLY
 from .diagnostics import Diagnostic, Diagnostics, Origin, Position, Severity, SpecError
 from .emit.base import EmitOptions, Emitter, FileTree
 from .format import format_tree
@@ -26,8 +27,24 @@ from .ir.nodes import Api
 from .source.loading import LoadedSpec, LoadFailed, SourceFile, load
 from .validate.openapi import validate_openapi
 from .validate.x_gateway import validate_x_gateway
+from .versioning import (
+    VersionedApi,
+    apply_version_settings,
+    compose_versions,
+    read_version_settings,
+)
 
-__all__ = ["TARGETS", "CompileResult", "Locator", "build_ir", "compile_to_tree", "ir_to_json", "load_and_validate"]
+__all__ = [
+    "TARGETS",
+    "CompileResult",
+    "Locator",
+    "build_ir",
+    "build_versioned_ir",
+    "compile_to_tree",
+    "compile_versions_to_tree",
+    "ir_to_json",
+    "load_and_validate",
+]
 
 TARGETS = ("gateway", "sdk")
 
@@ -157,7 +174,35 @@ def build_ir(path: Path, options: BuildOptions | None = None, *, locator: Locato
     if failure is not None:
         raise failure
     _merge(diags, built.items)
+    if api is not None and _declares_versioning(api):
+        versioning = Diagnostics()
+        settings = read_version_settings(api, versioning)
+        _merge(diags, versioning.items)
+        if versioning.has_errors:
+            return None, diags
+        api = apply_version_settings(api, settings)
     return api, diags
+
+
+def _declares_versioning(api: Api) -> bool:
+    x_gateway = (api.document or {}).get("x-gateway")
+    return isinstance(x_gateway, dict) and "versioning" in x_gateway
+
+
+def build_versioned_ir(
+    paths: Sequence[Path], options: BuildOptions | None = None, *, locator: Locator | None = None
+) -> tuple[VersionedApi | None, Diagnostics]:
+    """Build every spec as :func:`build_ir` does, then compose them into one versioned API."""
+    diags = Diagnostics()
+    built: list[tuple[Api, str]] = []
+    for path in paths:
+        api, spec_diags = build_ir(path, options, locator=locator)
+        _merge(diags, spec_diags.items)
+        if api is not None:
+            built.append((api, path.as_posix()))
+    if diags.has_errors or len(built) != len(paths):
+        return None, diags
+    return compose_versions(built, diags), diags
 
 
 def _emitter(target: str) -> Emitter:
@@ -180,6 +225,9 @@ class CompileResult:
     diags: Diagnostics
     tree: FileTree  # relative to the output folder; empty when compilation failed
     locator: Locator
+    # several specs compiled into one gateway; ``api`` is then the primary version's,
+    # carrying the hash over every spec
+    versions: VersionedApi | None = None
 
 
 def compile_to_tree(
@@ -199,6 +247,8 @@ def compile_to_tree(
     if api is None:
         return CompileResult(None, diags, {}, locator)
     say(f"built IR: {len(api.operations)} operations, {len(api.models)} models")
+    if "gateway" not in targets:
+        diags.items[:] = [d for d in diags.items if d.code not in GATEWAY_ONLY]
     emit_options = EmitOptions(
         compiler_version=compiler_version,
         runtime_requirement=runtime_requirement(compiler_version),
@@ -223,6 +273,53 @@ def compile_to_tree(
             diags.error("GW501", api.origin, "generated code could not be formatted; this is a compiler bug, please report it")
             return CompileResult(api, diags, {}, locator)
     return CompileResult(api, diags, tree, locator)
+
+
+def compile_versions_to_tree(
+    paths: Sequence[Path],
+    *,
+    options: BuildOptions | None = None,
+    format_code: bool = True,
+    compiler_version: str = __version__,
+    progress: Callable[[str], None] | None = None,
+) -> CompileResult:
+    """Several specs, one gateway (see :mod:`.versioning`): the formatted file tree, or diagnostics.
+
+    Each version's files carry the header of its own spec; the package around them
+    names every spec and the hash over all of them.
+    """
+    from .emit.versioned_gateway import VersionedGatewayEmitter
+
+    say = progress or (lambda _msg: None)
+    locator = Locator()
+    say(f"loading {', '.join(p.as_posix() for p in paths)}")
+    versioned, diags = build_versioned_ir(paths, options, locator=locator)
+    if versioned is None:
+        return CompileResult(None, diags, {}, locator)
+    primary = dataclasses.replace(versioned.primary.api, source_hash=versioned.source_hash)
+    requirement = runtime_requirement(compiler_version)
+    package_options = EmitOptions(
+        compiler_version=compiler_version,
+        runtime_requirement=requirement,
+        source_label=" ".join(v.source_label for v in versioned.versions),
+    )
+    emitter = VersionedGatewayEmitter(versioned)
+    emitter.collect_diagnostics(diags)
+    parts = [(primary, package_options, emitter.emit_package(package_options))]
+    for version in versioned.versions:
+        say(f"emitting version {version.label}: {len(version.api.operations)} operations")
+        version_options = dataclasses.replace(package_options, source_label=version.source_label)
+        parts.append((version.api, version_options, emitter.emit_version(version, version_options)))
+    tree: FileTree = {}
+    for api, emit_options, part in parts:
+        if format_code:
+            try:
+                part = format_tree(part, api=api, options=emit_options)
+            except SpecError:
+                diags.error("GW501", api.origin, "generated code could not be formatted; this is a compiler bug, please report it")
+                return CompileResult(primary, diags, {}, locator, versioned)
+        tree.update(part)
+    return CompileResult(primary, diags, dict(sorted(tree.items(), key=lambda kv: kv[0].as_posix())), locator, versioned)
 
 
 def _warm_positions(diags: Diagnostics, locator: Locator) -> None:

@@ -97,6 +97,7 @@ from .transform import (
     ValueRef,
 )
 from .version import __version__, require_runtime
+from .versioning import ApiVersion, VersionSelection, build_versioned_app
 
 __all__ = [
     "CLIENT_POOL",
@@ -115,6 +116,7 @@ __all__ = [
     "ApiKey",
     "ApiKeyAuthenticator",
     "ApiKeyScheme",
+    "ApiVersion",
     "AuthorizerScheme",
     "AuthorizerSettings",
     "BodyOps",
@@ -179,10 +181,12 @@ __all__ = [
     "UsagePlan",
     "ValidationFailure",
     "ValueRef",
+    "VersionSelection",
     "__version__",
     "api_key_middleware",
     "auth_middleware",
     "build_gateway_app",
+    "build_versioned_app",
     "cache_middleware",
     "cache_store_from_url",
     "compression_middleware",

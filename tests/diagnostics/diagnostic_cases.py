@@ -7,6 +7,10 @@ diagnostic must point at, in any file of the case::
 
     operationId: listPets  # E: GW201 @/paths/~1pets/post/operationId already used
 
+A folder with no ``openapi.yaml`` holds several specs compiled together as the
+versions of one gateway (``gatewright validate v1.yaml v2.yaml``): every spec
+file directly in the folder, in name order.
+
 ``E`` is an error and ``W`` a warning; then the code; then, optionally, ``@`` and
 the JSON pointer inside that file (a bare ``@`` is the document root); then,
 optionally, words the message must contain. JSON files cannot hold comments, so a
@@ -57,6 +61,11 @@ class Case:
     root: Path  # the spec file handed to the compiler
     folder: Path  # where its files live (the case folder, or cases/ for one-file cases)
     files: tuple[Path, ...]  # every file of the case that can hold expectations
+    specs: tuple[Path, ...] = ()  # the specs compiled together; empty: just ``root``
+
+    @property
+    def inputs(self) -> tuple[Path, ...]:
+        return self.specs or (self.root,)
 
     def expectations(self) -> list[Expectation]:
         found: list[Expectation] = []
@@ -118,8 +127,12 @@ def discover_cases() -> list[Case]:
             cases.append(Case(name=entry.name, root=entry, folder=CASES_DIR, files=(entry,)))
         elif entry.is_dir():
             root = next((entry / n for n in ("openapi.yaml", "openapi.json") if (entry / n).exists()), None)
-            if root is None:
-                raise ValueError(f"case folder {entry} has no openapi.yaml or openapi.json")
             files = tuple(sorted(p for p in entry.rglob("*") if p.suffix in _SPEC_SUFFIXES))
+            if root is None:
+                specs = tuple(sorted(p for p in entry.iterdir() if p.is_file() and p.suffix in _SPEC_SUFFIXES))
+                if len(specs) < 2:
+                    raise ValueError(f"case folder {entry} has no openapi.yaml or openapi.json, nor several specs")
+                cases.append(Case(name=entry.name, root=specs[0], folder=entry, files=files, specs=specs))
+                continue
             cases.append(Case(name=entry.name, root=root, folder=entry, files=files))
     return cases

@@ -23,7 +23,7 @@ from diagnostic_cases import CASES_DIR, Case, Expectation, discover_cases
 from gatewright.compiler.cli import main
 from gatewright.compiler.codes import CODES
 from gatewright.compiler.diagnostics import Severity
-from gatewright.compiler.pipeline import Locator, build_ir
+from gatewright.compiler.pipeline import Locator, build_ir, build_versioned_ir
 
 CASES = discover_cases()
 CASE_IDS = [c.name for c in CASES]
@@ -36,6 +36,7 @@ SPEC_CODES = frozenset(
         "GW200", "GW201", "GW202", "GW203", "GW204", "GW205", "GW206", "GW207", "GW208", "GW211",
         "GW300", "GW301", "GW302", "GW303", "GW304", "GW305", "GW306", "GW307", "GW308", "GW309", "GW310", "GW311", "GW312",
         "GW313", "GW317", "GW318", "GW319", "GW320", "GW321", "GW322", "GW323", "GW324", "GW325",
+        "GW326", "GW327", "GW328", "GW329",
         "GW401",
     }
 )
@@ -80,7 +81,11 @@ def test_case_reports_what_it_documents(case: Case) -> None:
     expected = case.expectations()
     assert expected, f"{case.name} documents no expectation"
     locator = Locator()
-    api, diags = build_ir(case.root, locator=locator)
+    api: object
+    if case.specs:
+        api, diags = build_versioned_ir(case.specs, locator=locator)
+    else:
+        api, diags = build_ir(case.root, locator=locator)
     reported: list[Reported] = []
     for d in diags:
         if d.severity is Severity.INFO:
@@ -94,7 +99,7 @@ def test_case_reports_what_it_documents(case: Case) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_case_through_cli_json(case: Case) -> None:
-    result = CliRunner().invoke(main, ["validate", str(case.root), "--format", "json"])
+    result = CliRunner().invoke(main, ["validate", *map(str, case.inputs), "--format", "json"])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     expected = case.expectations()
     assert result.exit_code == (1 if any(e.severity == "error" for e in expected) else 0)
@@ -107,6 +112,7 @@ def test_there_are_enough_cases() -> None:
     assert len(CASES) >= 30
     assert any(c.folder != CASES_DIR for c in CASES), "no multi-file case"
     assert any(c.root.suffix == ".json" for c in CASES), "no JSON case"
+    assert any(c.specs for c in CASES), "no case compiling several specs together"
 
 
 def test_every_spec_code_has_a_case() -> None:
