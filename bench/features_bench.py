@@ -12,8 +12,10 @@ and ``redis://``), then run ``wrk -t1 -c32 GET`` against each case:
 
 Before measuring, checks that the warm cache really answers ``X-Cache: Hit``.
 Prints req/s, CPU µs per request of the process under test, and ratios to the bare
-proxy. Not part of CI. Knobs: ``BENCH_SECONDS`` (default 10), ``BENCH_CONNECTIONS``
-(default 32). Usage: ``.venv/bin/python bench/features_bench.py``.
+proxy. The machines are shared, so cases run in rounds (the order rotates between
+rounds), each ratio is taken against the bare proxy of the same round, and the median
+over rounds is reported. Not part of CI. Knobs: ``BENCH_SECONDS`` (default 10),
+``BENCH_ROUNDS`` (default 3), ``BENCH_CONNECTIONS`` (default 32). Usage: ``.venv/bin/python bench/features_bench.py``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import asyncio
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,14 +146,17 @@ def _lua(headers: dict[str, str]) -> str:
 def main() -> int:
     seconds = int(os.environ.get("BENCH_SECONDS", "10"))
     connections = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
     for binary in (WRK, REDIS):
         if not Path(binary).exists():
             raise SystemExit(f"{binary} is not installed")
     processes: list[subprocess.Popen[bytes]] = []
-    results: dict[str, Result] = {}
+    results: dict[str, list[Result]] = {}
     with tempfile.TemporaryDirectory(prefix="gatewright-features-bench-") as tmp:
         work = Path(tmp)
-        ports = {name: free_port() for name in ("upstream", "bare", "redis", "jwks", "memory", "redisgw")}
+        ports = {
+            name: free_port() for name in ("upstream", "bare", "redis", "jwks", "memory", "redisgw")
+        }
         package = _compile(SPEC.replace("JWKS_PORT", str(ports["jwks"])), work / "gateway")
 
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -159,7 +165,13 @@ def main() -> int:
         (work / "jwks" / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
         now = int(time.time())
         token = jwt.encode(
-            {"iss": "https://idp.bench", "aud": "bench", "sub": "bench", "iat": now, "exp": now + 3600},
+            {
+                "iss": "https://idp.bench",
+                "aud": "bench",
+                "sub": "bench",
+                "iat": now,
+                "exp": now + 3600,
+            },
             key,
             algorithm="RS256",
             headers={"kid": "k1"},
@@ -169,21 +181,60 @@ def main() -> int:
         redis_url = f"redis://127.0.0.1:{ports['redis']}/0"
         sqlite_url = f"sqlite:///{work / 'keys.db'}"
         base_env = dict(os.environ, BENCH_UPSTREAM_URL=upstream_url)
-        base_env["PYTHONPATH"] = os.pathsep.join([str(work / "gateway"), base_env.get("PYTHONPATH", "")])
-        gateway = [sys.executable, "-m", package, "--stage", "bench", "--log-level", "warning", "--port"]
+        base_env["PYTHONPATH"] = os.pathsep.join(
+            [str(work / "gateway"), base_env.get("PYTHONPATH", "")]
+        )
+        gateway = [
+            sys.executable,
+            "-m",
+            package,
+            "--stage",
+            "bench",
+            "--log-level",
+            "warning",
+            "--port",
+        ]
         servers: dict[str, tuple[list[str], dict[str, str]]] = {
-            "upstream": ([sys.executable, str(BENCH / "upstream.py"), "--port", str(ports["upstream"])], base_env),
+            "upstream": (
+                [sys.executable, str(BENCH / "upstream.py"), "--port", str(ports["upstream"])],
+                base_env,
+            ),
             "bare": (
-                [sys.executable, str(BENCH / "bare_proxy.py"), "--port", str(ports["bare"]), "--upstream", upstream_url],
+                [
+                    sys.executable,
+                    str(BENCH / "bare_proxy.py"),
+                    "--port",
+                    str(ports["bare"]),
+                    "--upstream",
+                    upstream_url,
+                ],
                 base_env,
             ),
             "redis": (
-                [REDIS, "--port", str(ports["redis"]), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                [
+                    REDIS,
+                    "--port",
+                    str(ports["redis"]),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ],
                 base_env,
             ),
             "jwks": (
-                [sys.executable, "-m", "http.server", str(ports["jwks"]), "--bind", "127.0.0.1",
-                 "--directory", str(work / "jwks")],
+                [
+                    sys.executable,
+                    "-m",
+                    "http.server",
+                    str(ports["jwks"]),
+                    "--bind",
+                    "127.0.0.1",
+                    "--directory",
+                    str(work / "jwks"),
+                ],
                 base_env,
             ),
             "memory": (
@@ -221,13 +272,21 @@ def main() -> int:
             }
             for target, path, script in cases.values():
                 # warm-up: connection pools, key and token caches, the cache entry
-                run_wrk(f"http://127.0.0.1:{ports[target]}{path}", script, 1, connections, pids[target])
+                run_wrk(
+                    f"http://127.0.0.1:{ports[target]}{path}", script, 1, connections, pids[target]
+                )
             cache_status = _cache_status(f"http://127.0.0.1:{ports['memory']}/cached/pets/123")
             if cache_status != "Hit":  # otherwise case (c) would measure misses
                 raise SystemExit(f"the warm cache answered X-Cache: {cache_status}, not Hit")
-            for case, (target, path, script) in cases.items():
-                url = f"http://127.0.0.1:{ports[target]}{path}"
-                results[case] = run_wrk(url, script, seconds, connections, pids[target])
+            names = list(cases)
+            for round_number in range(rounds):
+                shift = round_number % len(names)
+                for case in names[shift:] + names[:shift]:
+                    target, path, script = cases[case]
+                    url = f"http://127.0.0.1:{ports[target]}{path}"
+                    results.setdefault(case, []).append(
+                        run_wrk(url, script, seconds, connections, pids[target])
+                    )
         finally:
             for process in reversed(processes):
                 process.send_signal(signal.SIGTERM)
@@ -239,16 +298,27 @@ def main() -> int:
 
     targets = {"(a)": 0.9, "(b)": 0.6, "(c)": 2.0, "(d)": 0.9}
     bare = results["bare proxy"]
-    print(f"wrk -t1 -c{connections} -d{seconds}s GET; CPU is the process under test")
-    print(f"{'case':<28}{'req/s':>9}{'cpu us/req':>12}{'errors':>8}{'ratio':>8}{'cpu ratio':>11}  target")
-    for case, result in results.items():
-        ratio = result.requests_per_second / bare.requests_per_second
-        cpu_ratio = bare.cpu_us_per_request / max(result.cpu_us_per_request, 1e-9)
+    print(
+        f"wrk -t1 -c{connections} -d{seconds}s GET, {rounds} round(s); CPU is the process under test"
+    )
+    print("medians; ratios are to the bare proxy of the same round, median over rounds")
+    print(
+        f"{'case':<28}{'req/s':>9}{'cpu us/req':>12}{'errors':>8}{'ratio':>8}{'cpu ratio':>11}  target"
+    )
+    for case, runs in results.items():
+        ratio = statistics.median(
+            r.requests_per_second / b.requests_per_second for r, b in zip(runs, bare, strict=True)
+        )
+        cpu_ratio = statistics.median(
+            b.cpu_us_per_request / max(r.cpu_us_per_request, 1e-9)
+            for r, b in zip(runs, bare, strict=True)
+        )
         target = targets.get(case[:3])
         verdict = "" if target is None else f">= {target}x {'ok' if ratio >= target else 'MISSED'}"
         print(
-            f"{case:<28}{result.requests_per_second:>9.0f}{result.cpu_us_per_request:>12.0f}"
-            f"{result.errors:>8}{ratio:>8.3f}{cpu_ratio:>11.3f}  {verdict}"
+            f"{case:<28}{statistics.median(r.requests_per_second for r in runs):>9.0f}"
+            f"{statistics.median(r.cpu_us_per_request for r in runs):>12.0f}"
+            f"{sum(r.errors for r in runs):>8}{ratio:>8.3f}{cpu_ratio:>11.3f}  {verdict}"
         )
     return 0
 
