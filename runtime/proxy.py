@@ -24,6 +24,7 @@ import io
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 import aiohttp
 from aiohttp import web
@@ -35,7 +36,7 @@ from .deadlines import Deadlines
 from .errors import ConfigurationError, GatewayError
 from .integration import Route, StartupContext, read_body
 from .templating import RequestTemplate, TemplatePart, compile_template
-from .transform import STREAMED_RESPONSE_HOOK, UPSTREAM_PATH
+from .transform import STREAMED_RESPONSE_HOOK, UPSTREAM_HEADERS, UPSTREAM_PATH, UPSTREAM_QUERY
 
 __all__ = [
     "CLIENT_POOL",
@@ -163,6 +164,10 @@ class HttpProxySpec:
 class HttpProxy:
     """A built ``http_proxy`` integration (see the module docstring for the behaviour)."""
 
+    # transforms hand it their request headers and query as request state instead
+    # of a cloned request (see gatewright.runtime.transform)
+    takes_upstream_overrides: ClassVar[bool] = True
+
     __slots__ = (
         "_method",
         "_pass_query",
@@ -193,21 +198,28 @@ class HttpProxy:
 
     def _url(self, request: web.Request) -> URL:
         url = self._static_url
+        request_url = request.get(UPSTREAM_QUERY)
+        if request_url is None:
+            request_url = request.rel_url
         if url is None:
+            headers = request.get(UPSTREAM_HEADERS)
             url = self._template.render(
-                request[ROUTE_MATCH].path_params, request.query, request.headers
+                request[ROUTE_MATCH].path_params,
+                request_url.query,
+                request.headers if headers is None else headers,
             )
         rewrite = request.get(UPSTREAM_PATH)
         if rewrite is not None:  # a transform replaces the whole upstream path
             url = str(URL(url, encoded=True).with_path(rewrite, encoded=True))
         if self._pass_query:
-            query = request.rel_url.raw_query_string
+            query = request_url.raw_query_string
             if query:
                 url = f"{url}&{query}" if "?" in url else f"{url}?{query}"
         return URL(url, encoded=True)
 
     def _request_headers(self, request: web.Request) -> list[tuple[str, str]]:
-        incoming = request.headers
+        transformed = request.get(UPSTREAM_HEADERS)
+        incoming = request.headers if transformed is None else transformed
         drop: frozenset[str] | set[str] = _REQUEST_DROP
         connection = incoming.get("Connection")
         if connection is not None:

@@ -3,8 +3,11 @@
 Layer: runtime (aiohttp, stdlib). A generated route wraps its integration spec in
 :class:`Transformed`; at start-up stage variables are resolved, and per request:
 
-1. request headers and query: rename, remove, set, append (a cloned request carries
-   the result to the integration, so the client's own request is never changed);
+1. request headers and query: rename, remove, set, append. The client's own request
+   is never changed: an integration that declares ``takes_upstream_overrides`` (the
+   ``http_proxy``) finds the result under :data:`UPSTREAM_HEADERS` and
+   :data:`UPSTREAM_QUERY`; any other gets a cloned request carrying it (a clone
+   costs a new request object and re-encoding every header, per request);
 2. the upstream path (``http_proxy`` only): stored under :data:`UPSTREAM_PATH`, and the
    proxy replaces the whole path of its upstream URL with it;
 3. JSON request body: rename, remove, set by JSON pointer;
@@ -34,6 +37,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 from multidict import CIMultiDict, MultiDict
+from yarl import URL
 
 from .config import JSONValue
 from .context import PRINCIPAL, REQUEST_ID, ROUTE_MATCH
@@ -44,7 +48,9 @@ from .templating import StageVar
 __all__ = [
     "RESPONSE_BODY_LIMIT",
     "STREAMED_RESPONSE_HOOK",
+    "UPSTREAM_HEADERS",
     "UPSTREAM_PATH",
+    "UPSTREAM_QUERY",
     "BodyOps",
     "Expression",
     "FieldOps",
@@ -109,6 +115,9 @@ class ResponseTransform:
 
 
 UPSTREAM_PATH = web.RequestKey("gatewright_upstream_path", str)
+# the transformed request headers, and the request URL with the transformed query
+UPSTREAM_HEADERS: web.RequestKey[CIMultiDict[str]] = web.RequestKey("gatewright_upstream_headers")
+UPSTREAM_QUERY = web.RequestKey("gatewright_upstream_query", URL)
 STREAMED_RESPONSE_HOOK: web.RequestKey[Callable[[web.StreamResponse], None]] = web.RequestKey(
     "gatewright_streamed_response_hook"
 )
@@ -477,6 +486,12 @@ class TransformedIntegration:
             query = MultiDict(request.query)
             _apply_fields(query, self._request_query, values, headers=False)
             rel_url = request.rel_url.with_query(list(query.items()))
+        if getattr(self._inner, "takes_upstream_overrides", False):
+            if headers is not None:
+                request[UPSTREAM_HEADERS] = headers
+            if rel_url is not None:
+                request[UPSTREAM_QUERY] = rel_url
+            return request
         if headers is not None and rel_url is not None:
             return request.clone(headers=headers, rel_url=rel_url)
         if headers is not None:
