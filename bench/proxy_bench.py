@@ -12,8 +12,11 @@ runs every target back to back (in an order that rotates between rounds, so that
 drifting background load does not always favour the same one), each ratio is taken
 within a round, and the median ratio over the rounds is reported.
 
+Servers are pinned to CPU 0 and wrk to CPU 1, as in the pinned cases of
+``../shared/reference/BASELINE.md``.
+
 Knobs (environment): ``BENCH_SECONDS`` (default 10), ``BENCH_ROUNDS`` (default 3),
-``BENCH_CONNECTIONS`` (default 32).
+``BENCH_CONNECTIONS`` (default 32), ``BENCH_PIN`` (default 1; 0 runs unpinned).
 Usage: ``.venv/bin/python bench/proxy_bench.py``.
 """
 
@@ -130,6 +133,34 @@ def compile_gateway(out: Path, spec: Path = SPEC) -> str:
     return packages[0]
 
 
+# As in BASELINE.md's pinned cases: servers (the proxy and its upstream) share CPU 0
+# and wrk runs alone on CPU 1, so that a server's req/s reflects its own CPU cost
+# rather than how the scheduler happened to share two CPUs among three processes.
+# BENCH_PIN=0 leaves everything unpinned.
+SERVER_CPUS = {0}
+LOAD_CPUS = {1}
+
+
+def pinning() -> bool:
+    available = os.sched_getaffinity(0)
+    return os.environ.get("BENCH_PIN", "1") != "0" and SERVER_CPUS | LOAD_CPUS <= available
+
+
+def pin_server(pid: int) -> None:
+    """Pin every thread of a started server to :data:`SERVER_CPUS` (when pinning)."""
+    if not pinning():
+        return
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            os.sched_setaffinity(int(task.name), SERVER_CPUS)
+        except ProcessLookupError:  # a thread that has just ended
+            continue
+
+
+def _pin_load() -> None:  # runs in the child, before exec
+    os.sched_setaffinity(0, LOAD_CPUS)
+
+
 def run_wrk(url: str, script: Path, seconds: int, connections: int, pid: int) -> Result:
     before = cpu_seconds(pid)
     output = subprocess.run(
@@ -137,6 +168,7 @@ def run_wrk(url: str, script: Path, seconds: int, connections: int, pid: int) ->
         check=True,
         capture_output=True,
         text=True,
+        preexec_fn=_pin_load if pinning() else None,
     ).stdout
     used = cpu_seconds(pid) - before
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
@@ -214,6 +246,7 @@ def main() -> int:
                 processes.append(process)
                 wait_for(ports[name], process, name)
                 pids[name] = process.pid
+                pin_server(process.pid)
             for _method, path, script in cases:
                 for target in TARGETS:  # warm-up: connection pools, code paths
                     run_wrk(

@@ -7,11 +7,13 @@ choose the exit code. Exit codes: 0 success (warnings allowed), 1 spec errors
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import ClassVar, NoReturn
 
 import click
 
@@ -60,7 +62,27 @@ def _exit_code(diags: Diagnostics, strict: bool) -> int:
     return 0
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """The command group, with ``export`` and ``keys`` imported only when used: ``keys``
+    imports the runtime (aiohttp, redis, ...), which a compile never needs."""
+
+    _LAZY: ClassVar[Mapping[str, tuple[str, str]]] = {
+        "export": ("export_cli", "export"),
+        "keys": ("keys_cli", "keys"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self._LAZY])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._LAZY:
+            module, attribute = self._LAZY[cmd_name]
+            command: click.Command = getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", message=f"gatewright %(version)s (generated code needs gatewright runtime {runtime_requirement(__version__)})")
 def main() -> None:
     """Compile OpenAPI 3 documents with x-gateway extensions into an aiohttp
@@ -197,12 +219,4 @@ def schema_command() -> None:
     click.echo(schema_text(), nl=False)
 
 
-def _register_commands() -> None:
-    from .export_cli import export
-    from .keys_cli import keys
 
-    main.add_command(export)
-    main.add_command(keys)
-
-
-_register_commands()

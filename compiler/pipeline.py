@@ -56,8 +56,13 @@ class Locator:
         self.specs: list[LoadedSpec] = []
         # files of specs that failed to load: their load errors still need positions
         self.files: list[SourceFile] = []
+        # positions found ahead of time, in another process (see _PositionWarmUp)
+        self.known: dict[tuple[str, str], Position | None] = {}
 
     def position(self, origin: Origin) -> Position | None:
+        key = (origin.file, origin.pointer)
+        if key in self.known:
+            return self.known[key]
         for spec in self.specs:
             pos = spec.position(origin)
             if pos is not None:
@@ -147,41 +152,71 @@ def build_ir(path: Path, options: BuildOptions | None = None, *, locator: Locato
     Gives the same diagnostics, in the same order, as validating first and building
     only a valid spec; the OpenAPI validator just runs at the same time as the build.
     """
-    diags = Diagnostics()
-    try:
-        spec = load(path, diags)
-    except LoadFailed as exc:
-        if locator is not None:
-            locator.files.extend(exc.files.values())
-        return None, diags
-    if locator is not None:
-        locator.specs.append(spec)
-    check = _OpenApiCheck(spec)
-    x_gateway = Diagnostics()
-    validate_x_gateway(spec, x_gateway)
-    built = Diagnostics()
-    api: Api | None = None
-    failure: Exception | None = None
-    if not x_gateway.has_errors:
+    return _PendingBuild.start(path, options, locator).finish()
+
+
+class _PendingBuild:
+    """An IR built while openapi-spec-validator may still be running beside it.
+
+    :meth:`finish` waits for the validator and gives what :func:`build_ir` returns.
+    A compile can emit and format from :attr:`api` before that, and throw the work
+    away if the validator then rejects the spec: on big specs the validator takes
+    longer than building the IR, and nothing else depends on it.
+    """
+
+    def __init__(self, diags: Diagnostics, check: _OpenApiCheck | None = None) -> None:
+        self.diags = diags  # loading diagnostics
+        self.check = check
+        self.x_gateway = Diagnostics()
+        self.built = Diagnostics()
+        self.api: Api | None = None
+        self.failure: Exception | None = None
+
+    @classmethod
+    def start(cls, path: Path, options: BuildOptions | None, locator: Locator | None) -> _PendingBuild:
+        diags = Diagnostics()
         try:
-            api = build_api(spec, built, options)
-        except Exception as exc:  # a spec the validator rejects can trip the builder
-            failure = exc
-    _merge(diags, check.result())
-    _merge(diags, x_gateway.items)
-    if diags.has_errors:
-        return None, diags
-    if failure is not None:
-        raise failure
-    _merge(diags, built.items)
-    if api is not None and _declares_versioning(api):
-        versioning = Diagnostics()
-        settings = read_version_settings(api, versioning)
-        _merge(diags, versioning.items)
-        if versioning.has_errors:
+            spec = load(path, diags)
+        except LoadFailed as exc:
+            if locator is not None:
+                locator.files.extend(exc.files.values())
+            return cls(diags)
+        if locator is not None:
+            locator.specs.append(spec)
+        pending = cls(diags, _OpenApiCheck(spec))
+        validate_x_gateway(spec, pending.x_gateway)
+        if not pending.x_gateway.has_errors:
+            try:
+                pending.api = build_api(spec, pending.built, options)
+            except Exception as exc:  # a spec the validator rejects can trip the builder
+                pending.failure = exc
+        return pending
+
+    @property
+    def usable(self) -> bool:
+        """Whether :attr:`api` may be emitted before :meth:`finish` (it may still be rejected)."""
+        return self.api is not None and self.failure is None and not self.built.has_errors
+
+    def finish(self) -> tuple[Api | None, Diagnostics]:
+        diags = self.diags
+        if self.check is None:  # the spec did not load
             return None, diags
-        api = apply_version_settings(api, settings)
-    return api, diags
+        _merge(diags, self.check.result())
+        _merge(diags, self.x_gateway.items)
+        if diags.has_errors:
+            return None, diags
+        if self.failure is not None:
+            raise self.failure
+        _merge(diags, self.built.items)
+        api = self.api
+        if api is not None and _declares_versioning(api):
+            versioning = Diagnostics()
+            settings = read_version_settings(api, versioning)
+            _merge(diags, versioning.items)
+            if versioning.has_errors:
+                return None, diags
+            api = apply_version_settings(api, settings)
+        return api, diags
 
 
 def _declares_versioning(api: Api) -> bool:
@@ -243,36 +278,79 @@ def compile_to_tree(
     say = progress or (lambda _msg: None)
     locator = Locator()
     say(f"loading {path}")
-    api, diags = build_ir(path, options, locator=locator)
-    if api is None:
-        return CompileResult(None, diags, {}, locator)
-    say(f"built IR: {len(api.operations)} operations, {len(api.models)} models")
+    pending = _PendingBuild.start(path, options, locator)
+    early = pending.api
+    tree: FileTree | None
+    if pending.usable and early is not None and not _declares_versioning(early):
+        # emit and format while the OpenAPI validator finishes (see _PendingBuild)
+        api = early
+        say(f"built IR: {len(api.operations)} operations, {len(api.models)} models")
+        generated = Diagnostics()
+        _merge(generated, pending.built.items)  # located while formatting runs
+        known = len(generated.items)
+        try:
+            tree = _generate(api, targets, generated, locator, path, compiler_version, format_code, say)
+        except Exception:
+            checked, diags = pending.finish()
+            if checked is None:  # the validator explains what went wrong
+                return CompileResult(None, diags, {}, locator)
+            raise
+        checked, diags = pending.finish()
+        if checked is None:
+            return CompileResult(None, diags, {}, locator)
+        _merge(diags, generated.items[known:])
+    else:
+        built, diags = pending.finish()
+        if built is None:
+            return CompileResult(None, diags, {}, locator)
+        api = built
+        say(f"built IR: {len(api.operations)} operations, {len(api.models)} models")
+        tree = _generate(api, targets, diags, locator, path, compiler_version, format_code, say)
     if "gateway" not in targets:
         diags.items[:] = [d for d in diags.items if d.code not in GATEWAY_ONLY]
+    return CompileResult(api, diags, tree or {}, locator)
+
+
+def _generate(
+    api: Api,
+    targets: Sequence[str],
+    diags: Diagnostics,
+    locator: Locator,
+    path: Path,
+    compiler_version: str,
+    format_code: bool,
+    say: Callable[[str], None],
+) -> FileTree | None:
+    """Emit ``targets`` and format them; None (and GW501 in ``diags``) when black fails."""
     emit_options = EmitOptions(
         compiler_version=compiler_version,
         runtime_requirement=runtime_requirement(compiler_version),
         source_label=path.as_posix(),
     )
-    tree: FileTree = {}
-    for target in targets:
-        say(f"emitting {target}")
-        emitter = _emitter(target)
+    emitters = [(target, _emitter(target)) for target in targets]
+    for _, emitter in emitters:
         collect = getattr(emitter, "collect_diagnostics", None)
         if callable(collect):
             collect(api, diags)
+    # every diagnostic is known now: their positions are found beside emitting
+    warm_up = _PositionWarmUp(diags, locator) if format_code else None
+    tree: FileTree = {}
+    for target, emitter in emitters:
+        say(f"emitting {target}")
         out = emitter.emit(api, emit_options)
         prefix = PurePosixPath(target) if len(targets) > 1 else PurePosixPath()
         for rel, text in out.items():
             tree[prefix / rel] = text
-    if format_code:
-        say(f"formatting {sum(1 for p in tree if p.suffix == '.py')} modules")
-        try:
-            tree = format_tree(tree, api=api, options=emit_options, meanwhile=lambda: _warm_positions(diags, locator))
-        except SpecError:
-            diags.error("GW501", api.origin, "generated code could not be formatted; this is a compiler bug, please report it")
-            return CompileResult(api, diags, {}, locator)
-    return CompileResult(api, diags, tree, locator)
+    if warm_up is None:
+        return tree
+    say(f"formatting {sum(1 for p in tree if p.suffix == '.py')} modules")
+    try:
+        return format_tree(tree, api=api, options=emit_options, meanwhile=warm_up.finish)
+    except SpecError:
+        diags.error("GW501", api.origin, "generated code could not be formatted; this is a compiler bug, please report it")
+        return None
+    finally:
+        warm_up.finish()
 
 
 def compile_versions_to_tree(
@@ -322,14 +400,62 @@ def compile_versions_to_tree(
     return CompileResult(primary, diags, dict(sorted(tree.items(), key=lambda kv: kv[0].as_posix())), locator, versioned)
 
 
-def _warm_positions(diags: Diagnostics, locator: Locator) -> None:
-    """Locate one reported diagnostic per file, so that the source map of each is
-    built (seconds for big specs) while black runs rather than after it."""
-    seen: set[str] = set()
-    for d in diags:
-        if d.severity is not Severity.INFO and d.origin.file not in seen:
-            seen.add(d.origin.file)
-            locator.position(d.origin)
+class _PositionWarmUp:
+    """Finds the positions of the reported diagnostics beside emitting and formatting.
+
+    Locating the first pointer of a file builds that file's source map: seconds for
+    a big spec, in a forked process that then sends back every position. Small
+    specs, or platforms without fork, locate them here in :meth:`finish`.
+    """
+
+    def __init__(self, diags: Diagnostics, locator: Locator) -> None:
+        self.locator = locator
+        shown = [d for d in diags if d.severity is not Severity.INFO]  # what the CLI prints
+        self.origins = list(dict.fromkeys(o for d in shown for o in (d.origin, *d.related)))
+        self._conn: Connection | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._done = False
+        big = any(
+            isinstance(paths := spec.document.get("paths"), dict) and len(paths) >= _BACKGROUND_VALIDATION_MIN_PATHS
+            for spec in locator.specs
+        )
+        if self.origins and big and "fork" in multiprocessing.get_all_start_methods():
+            ctx = multiprocessing.get_context("fork")
+            receiver, sender = ctx.Pipe(duplex=False)
+            process = ctx.Process(target=_locate_in_child, args=(locator, self.origins, sender), daemon=True)
+            try:
+                process.start()
+            except OSError:  # no processes to be had: locate here instead
+                receiver.close()
+                sender.close()
+                return
+            sender.close()
+            self._conn, self._process = receiver, process
+
+    def finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        if self._conn is not None and self._process is not None:
+            try:
+                found: dict[tuple[str, str], Position | None] = self._conn.recv()
+                self.locator.known.update(found)
+                return
+            except (EOFError, OSError):
+                pass  # the child died: locate here instead
+            finally:
+                self._conn.close()
+                self._process.join()
+        seen: set[str] = set()
+        for origin in self.origins:
+            if origin.file not in seen:  # the first of each file builds its source map
+                seen.add(origin.file)
+                self.locator.position(origin)
+
+
+def _locate_in_child(locator: Locator, origins: list[Origin], conn: Connection) -> None:
+    conn.send({(o.file, o.pointer): locator.position(o) for o in origins})
+    conn.close()
 
 
 def _jsonable(value: Any) -> Any:

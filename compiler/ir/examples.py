@@ -20,16 +20,12 @@ import math
 import re
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any, Final
-
-from openapi_schema_validator import (
-    OAS30Validator,
-    OAS31Validator,
-    oas30_format_checker,
-    oas31_format_checker,
-)
+from typing import TYPE_CHECKING, Any, Final
 
 from .nodes import JSONValue
+
+if TYPE_CHECKING:
+    from openapi_schema_validator import OAS30Validator, OAS31Validator
 
 with warnings.catch_warnings():
     # the parser behind ``re``, public under these names (deprecated aliases) only
@@ -126,6 +122,14 @@ def minimal_example(schema: Any, *, resolve: Resolve, document: Mapping[str, Any
 def _conformance_check(schema: Any, document: Mapping[str, Any]) -> Callable[[JSONValue], bool]:
     # The probe sits in a shallow copy of the document so that "#/components/..."
     # references resolve against it; the document's own keys are no schema keywords.
+    # imported here: it costs a fifth of a second, and most compiles build no mock
+    from openapi_schema_validator import (
+        OAS30Validator,
+        OAS31Validator,
+        oas30_format_checker,
+        oas31_format_checker,
+    )
+
     root = {**document, _PROBE_KEY: schema, "$ref": f"#/{_PROBE_KEY}"}
     if str(document.get("openapi", "3.0")).startswith("3.0"):
         validator: OAS30Validator | OAS31Validator = OAS30Validator(root, format_checker=oas30_format_checker)

@@ -22,11 +22,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from jsonschema.validators import Draft202012Validator, validator_for
-from openapi_spec_validator.schemas import schema_v30, schema_v31
-from openapi_spec_validator.validation.validators import (
-    OpenAPIV30SpecValidator,
-    OpenAPIV31SpecValidator,
-)
 
 from ..diagnostics import Diagnostics, join_pointer
 from ..source.loading import LoadedSpec, resolve_pointer
@@ -75,7 +70,21 @@ def _message(err: Any) -> str:
     return msg
 
 
+def _openapi_schema(openapi_version: str) -> dict[str, Any]:
+    # openapi-spec-validator is imported where it is used: it costs a third of a second
+    # to import, and big specs are validated in a forked process (see the pipeline)
+    from openapi_spec_validator.schemas import schema_v30, schema_v31
+
+    schema: dict[str, Any] = schema_v31 if openapi_version.startswith("3.1") else schema_v30
+    return schema
+
+
 def validate_openapi(spec: LoadedSpec, diags: Diagnostics) -> None:
+    from openapi_spec_validator.validation.validators import (
+        OpenAPIV30SpecValidator,
+        OpenAPIV31SpecValidator,
+    )
+
     cls = OpenAPIV31SpecValidator if spec.openapi_version.startswith("3.1") else OpenAPIV30SpecValidator
     # Errors are collected one by one: the validator checks the OpenAPI schema first and
     # its semantic rules after, and those can crash on a document the schema already
@@ -134,13 +143,14 @@ _ANY_METHOD = "x-amazon-apigateway-any-method"
 
 def _operation_validator(openapi_version: str) -> Any:
     """A validator for one Operation Object, from the OpenAPI schema itself."""
+    document_schema = _openapi_schema(openapi_version)
     if openapi_version.startswith("3.1"):
-        schema = {**schema_v31, "$ref": "#/$defs/operation"}
+        schema = {**document_schema, "$ref": "#/$defs/operation"}
         for key in ("type", "properties", "required", "anyOf", "unevaluatedProperties"):
             schema.pop(key, None)
     else:
-        schema = {"$ref": "#/definitions/Operation", "definitions": schema_v30["definitions"]}
-    return validator_for(schema_v31 if openapi_version.startswith("3.1") else schema_v30)(schema)
+        schema = {"$ref": "#/definitions/Operation", "definitions": document_schema["definitions"]}
+    return validator_for(document_schema)(schema)
 
 
 def _check_any_method_operations(spec: LoadedSpec, diags: Diagnostics) -> None:
@@ -214,7 +224,7 @@ class _Detailed:
         if _keyword(err) not in ("oneOf", "anyOf") or getattr(err, "context", None):
             return err
         if self._by_path is None:
-            schema = schema_v31 if self._spec.openapi_version.startswith("3.1") else schema_v30
+            schema = _openapi_schema(self._spec.openapi_version)
             validator = validator_for(schema)(schema)
             self._by_path = {}
             try:
