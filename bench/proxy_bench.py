@@ -143,7 +143,7 @@ LOAD_CPUS = {1}
 
 def pinning() -> bool:
     available = os.sched_getaffinity(0)
-    return os.environ.get("BENCH_PIN", "1") != "0" and SERVER_CPUS | LOAD_CPUS <= available
+    return os.environ.get("BENCH_PIN", "1") != "0" and available >= SERVER_CPUS | LOAD_CPUS
 
 
 def pin_server(pid: int) -> None:
