@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from proxy_bench import WRK, Result, free_port, run_wrk, wait_for
+from proxy_bench import WRK, Result, free_port, pin_server, run_wrk, wait_for
 
 __all__ = ["main"]
 
@@ -258,6 +258,7 @@ def main() -> int:
                 processes.append(process)
                 wait_for(ports[name], process, name)
                 pids[name] = process.pid
+                pin_server(process.pid)  # servers on CPU 0, wrk on CPU 1 (see proxy_bench)
 
             key_lua, jwt_lua, bare_lua = work / "key.lua", work / "jwt.lua", work / "bare.lua"
             key_lua.write_text(_lua({"X-API-Key": API_KEY}))

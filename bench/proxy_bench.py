@@ -279,8 +279,10 @@ def main() -> int:
                     process.kill()
                     process.wait()
 
+    placement = "servers on CPU 0, wrk on CPU 1" if pinning() else "unpinned"
     print(
-        f"wrk -t1 -c{connections} -d{seconds}s, {rounds} round(s); medians, ratios paired per round"
+        f"wrk -t1 -c{connections} -d{seconds}s, {rounds} round(s), {placement}; "
+        "medians, ratios paired per round"
     )
     print(f"{'case':<16}{'req/s':>10}{'cpu us/req':>12}{'errors':>8}")
     for method, _, _ in cases:
