@@ -56,13 +56,18 @@ class Locator:
         self.specs: list[LoadedSpec] = []
         # files of specs that failed to load: their load errors still need positions
         self.files: list[SourceFile] = []
-        # positions found ahead of time, in another process (see _PositionWarmUp)
-        self.known: dict[tuple[str, str], Position | None] = {}
+
+    def locate(self, origins: Sequence[Origin]) -> None:
+        """Find the positions of ``origins`` in one pass per file, ahead of :meth:`position`."""
+        by_file: dict[str, list[str]] = {}
+        for origin in origins:
+            by_file.setdefault(origin.file, []).append(origin.pointer)
+        for spec in self.specs:
+            for source in spec.files.values():
+                if source.label in by_file:
+                    source.locate(by_file.pop(source.label))
 
     def position(self, origin: Origin) -> Position | None:
-        key = (origin.file, origin.pointer)
-        if key in self.known:
-            return self.known[key]
         for spec in self.specs:
             pos = spec.position(origin)
             if pos is not None:
@@ -401,61 +406,23 @@ def compile_versions_to_tree(
 
 
 class _PositionWarmUp:
-    """Finds the positions of the reported diagnostics beside emitting and formatting.
+    """Finds the positions of the diagnostics the CLI will print while formatting runs.
 
-    Locating the first pointer of a file builds that file's source map: seconds for
-    a big spec, in a forked process that then sends back every position. Small
-    specs, or platforms without fork, locate them here in :meth:`finish`.
+    All of them at once, in one pass over each file's YAML events
+    (:meth:`Locator.locate`): locating them one by one would build each file's whole
+    node graph first, which takes seconds for a spec of megabytes.
     """
 
     def __init__(self, diags: Diagnostics, locator: Locator) -> None:
         self.locator = locator
         shown = [d for d in diags if d.severity is not Severity.INFO]  # what the CLI prints
         self.origins = list(dict.fromkeys(o for d in shown for o in (d.origin, *d.related)))
-        self._conn: Connection | None = None
-        self._process: multiprocessing.process.BaseProcess | None = None
         self._done = False
-        big = any(
-            isinstance(paths := spec.document.get("paths"), dict) and len(paths) >= _BACKGROUND_VALIDATION_MIN_PATHS
-            for spec in locator.specs
-        )
-        if self.origins and big and "fork" in multiprocessing.get_all_start_methods():
-            ctx = multiprocessing.get_context("fork")
-            receiver, sender = ctx.Pipe(duplex=False)
-            process = ctx.Process(target=_locate_in_child, args=(locator, self.origins, sender), daemon=True)
-            try:
-                process.start()
-            except OSError:  # no processes to be had: locate here instead
-                receiver.close()
-                sender.close()
-                return
-            sender.close()
-            self._conn, self._process = receiver, process
 
     def finish(self) -> None:
-        if self._done:
-            return
-        self._done = True
-        if self._conn is not None and self._process is not None:
-            try:
-                found: dict[tuple[str, str], Position | None] = self._conn.recv()
-                self.locator.known.update(found)
-                return
-            except (EOFError, OSError):
-                pass  # the child died: locate here instead
-            finally:
-                self._conn.close()
-                self._process.join()
-        seen: set[str] = set()
-        for origin in self.origins:
-            if origin.file not in seen:  # the first of each file builds its source map
-                seen.add(origin.file)
-                self.locator.position(origin)
-
-
-def _locate_in_child(locator: Locator, origins: list[Origin], conn: Connection) -> None:
-    conn.send({(o.file, o.pointer): locator.position(o) for o in origins})
-    conn.close()
+        if not self._done:
+            self._done = True
+            self.locator.locate(self.origins)
 
 
 def _jsonable(value: Any) -> Any:

@@ -31,7 +31,7 @@ from ..diagnostics import (
     SpecError,
     join_pointer,
 )
-from .yamlio import SyntaxProblem, find_position, parse_text
+from .yamlio import SyntaxProblem, find_position, find_positions, parse_text
 
 __all__ = ["LoadFailed", "LoadedSpec", "SourceFile", "load", "resolve_pointer"]
 
@@ -78,6 +78,12 @@ class SourceFile:
     positions: dict[str, Any] = field(default_factory=dict)
     # where parsing stopped, for a file with a syntax error: its only known position
     problem: tuple[int, int] | None = None
+
+    def locate(self, pointers: list[str]) -> None:
+        """Find many positions in one pass (see :func:`find_positions`); :meth:`position`
+        then answers them without building the file's node graph."""
+        if self.problem is None:
+            find_positions(self.text, pointers, self.positions)
 
     def position(self, pointer: str) -> Position | None:
         found = self.problem or find_position(self.text, pointer, self.positions)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["SyntaxProblem", "find_position", "parse_text"]
+__all__ = ["SyntaxProblem", "find_position", "find_positions", "parse_text"]
 
 _BaseLoader: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -99,6 +99,10 @@ def _compose(text: str) -> Any:
 def find_position(text: str, pointer: str, cache: dict[str, Any]) -> tuple[int, int] | None:
     """1-based (line, column) of the node at ``pointer``; the deepest existing ancestor
     when the pointer goes past what exists (a missing key is reported at its parent)."""
+    found = cache.get("found")
+    if found is not None and pointer in found:
+        position: tuple[int, int] | None = found[pointer]
+        return position
     if "node" not in cache:
         cache["node"] = _compose(text)
     node = cache["node"]
@@ -122,3 +126,59 @@ def find_position(text: str, pointer: str, cache: dict[str, Any]) -> tuple[int, 
         node = nxt
     mark = mark_node.start_mark
     return mark.line + 1, mark.column + 1
+
+
+def find_positions(text: str, pointers: list[str], cache: dict[str, Any]) -> None:
+    """Locate many pointers at once, as :func:`find_position` would, into ``cache``.
+
+    One pass over PyYAML's event stream, without building the node graph: about five
+    times faster than composing a big document, which matters when a compile reports
+    warnings about a spec of megabytes. Pointers through an alias are left to
+    :func:`find_position`.
+    """
+    tokens = {p: tuple(_unescape(t) for t in p.split("/")[1:]) if p else () for p in pointers}
+    wanted = {path[:n] for path in tokens.values() for n in range(len(path) + 1)}
+    marks: dict[tuple[str, ...], tuple[int, int]] = {}
+    aliases: set[tuple[str, ...]] = set()  # what lies below these is not in the stream
+    # one frame per open collection: [is_mapping, path, next index or pending key]
+    stack: list[list[Any]] = []
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionEndEvent):
+                stack.pop()
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            if not stack:
+                path: tuple[str, ...] = ()
+                mark = event.start_mark
+            else:
+                frame = stack[-1]
+                if frame[0]:  # a mapping: keys and values alternate
+                    if frame[2] is None:
+                        frame[2] = (str(event.value) if isinstance(event, yaml.ScalarEvent) else "", event.start_mark)
+                        continue
+                    key, mark = frame[2]
+                    frame[2] = None
+                    path = (*frame[1], key)
+                else:
+                    path = (*frame[1], str(frame[2]))
+                    frame[2] += 1
+                    mark = event.start_mark
+            if path in wanted and path not in marks and mark is not None:
+                marks[path] = (mark.line + 1, mark.column + 1)
+                if isinstance(event, yaml.AliasEvent):
+                    aliases.add(path)
+            if isinstance(event, yaml.MappingStartEvent):
+                stack.append([True, path, None])
+            elif isinstance(event, yaml.SequenceStartEvent):
+                stack.append([False, path, 0])
+    except yaml.YAMLError:
+        return  # find_position reports what it can on its own
+    found = cache.setdefault("found", {})
+    for pointer, path in tokens.items():
+        for n in range(len(path), -1, -1):
+            if path[:n] in marks:
+                if n == len(path) or path[:n] not in aliases:
+                    found[pointer] = marks[path[:n]]
+                break
