@@ -503,6 +503,10 @@ class SchemaViews:
         parts = [p for p in schema.all_of if not _is_annotation_only(p)]
         if len(parts) == 1 and parts[0].ref is not None and not parts[0].properties:
             return bool(schema.properties)
+        if len(parts) == 1 and not schema.properties and not parts[0].properties and not parts[0].all_of:
+            # one inline schema plus annotations (an external $ref the loader inlined,
+            # say): an array or a string stays what it is, not an empty object
+            return "object" in (parts[0].types or tuple(_infer_types(parts[0])))
         return True
 
     def _enum_values(self, schema: Schema) -> list[str | int] | None:
