@@ -506,7 +506,8 @@ class SchemaViews:
         if len(parts) == 1 and not schema.properties and not parts[0].properties and not parts[0].all_of:
             # one inline schema plus annotations (an external $ref the loader inlined,
             # say): an array or a string stays what it is, not an empty object
-            return "object" in (parts[0].types or tuple(_infer_types(parts[0])))
+            kinds: tuple[str, ...] = parts[0].types or tuple(_infer_types(parts[0]))
+            return "object" in kinds
         return True
 
     def _enum_values(self, schema: Schema) -> list[str | int] | None:
