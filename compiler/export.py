@@ -46,7 +46,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Literal
@@ -427,10 +427,9 @@ def _expand_any_method(item: dict[str, Any], original_item: Any, op_id: str) -> 
     return added
 
 
-def _declare_idempotency_key(item: dict[str, Any], op_obj: dict[str, Any], doc: dict[str, Any]) -> None:
-    """Document the ``Idempotency-Key`` header of an operation marked
-    ``x-gateway.idempotencyKey``: stripped of ``x-gateway``, the exported document says
-    it this way, and SDKs built from it retry such a request with one key."""
+def _declared_parameters(item: dict[str, Any], op_obj: dict[str, Any], doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The parameter objects of an operation and its path item, local ``$ref``s followed
+    (an unresolvable one is skipped: the validator has reported it)."""
     for raw in [*(item.get("parameters") or []), *(op_obj.get("parameters") or [])]:
         param = raw
         if isinstance(raw, dict) and isinstance(raw.get("$ref"), str):
@@ -438,11 +437,16 @@ def _declare_idempotency_key(item: dict[str, Any], op_obj: dict[str, Any], doc: 
                 param = resolve_pointer(doc, unquote(raw["$ref"][1:]))
             except (KeyError, TypeError, ValueError):
                 continue
-        if (
-            isinstance(param, dict)
-            and param.get("in") == "header"
-            and str(param.get("name", "")).lower() == IDEMPOTENCY_KEY_HEADER.lower()
-        ):
+        if isinstance(param, dict):
+            yield param
+
+
+def _declare_idempotency_key(item: dict[str, Any], op_obj: dict[str, Any], doc: dict[str, Any]) -> None:
+    """Document the ``Idempotency-Key`` header of an operation marked
+    ``x-gateway.idempotencyKey``: stripped of ``x-gateway``, the exported document says
+    it this way, and SDKs built from it retry such a request with one key."""
+    for param in _declared_parameters(item, op_obj, doc):
+        if param.get("in") == "header" and str(param.get("name", "")).lower() == IDEMPOTENCY_KEY_HEADER.lower():
             return  # the author documented it already
     parameters = op_obj.setdefault("parameters", [])
     if isinstance(parameters, list):
@@ -461,16 +465,7 @@ def _declare_idempotency_key(item: dict[str, Any], op_obj: dict[str, Any], doc: 
 def _declare_path_parameters(op: ir.Operation, item: dict[str, Any], op_obj: dict[str, Any], doc: dict[str, Any]) -> None:
     """Declare the path variables the author left undeclared, as the gateway takes them
     (a required string), so that every operation names all its path parameters."""
-    declared: set[str] = set()
-    for raw in [*(item.get("parameters") or []), *(op_obj.get("parameters") or [])]:
-        param = raw
-        if isinstance(raw, dict) and isinstance(raw.get("$ref"), str):
-            try:
-                param = resolve_pointer(doc, unquote(raw["$ref"][1:]))
-            except (KeyError, TypeError, ValueError):
-                continue
-        if isinstance(param, dict) and param.get("in") == "path":
-            declared.add(str(param.get("name")))
+    declared = {str(p.get("name")) for p in _declared_parameters(item, op_obj, doc) if p.get("in") == "path"}
     missing = [s.value for s in op.segments if s.kind != "static" and s.value not in declared]
     if missing:
         params = op_obj.setdefault("parameters", [])

@@ -200,7 +200,12 @@ class _PendingBuild:
     @property
     def usable(self) -> bool:
         """Whether :attr:`api` may be emitted before :meth:`finish` (it may still be rejected)."""
-        return self.api is not None and self.failure is None and not self.built.has_errors
+        return (
+            self.api is not None
+            and self.failure is None
+            and not self.built.has_errors
+            and not _declares_versioning(self.api)  # finish() still changes the IR then
+        )
 
     def finish(self) -> tuple[Api | None, Diagnostics]:
         diags = self.diags
@@ -286,7 +291,7 @@ def compile_to_tree(
     pending = _PendingBuild.start(path, options, locator)
     early = pending.api
     tree: FileTree | None
-    if pending.usable and early is not None and not _declares_versioning(early):
+    if pending.usable and early is not None:
         # emit and format while the OpenAPI validator finishes (see _PendingBuild)
         api = early
         say(f"built IR: {len(api.operations)} operations, {len(api.models)} models")
@@ -332,30 +337,25 @@ def _generate(
         runtime_requirement=runtime_requirement(compiler_version),
         source_label=path.as_posix(),
     )
-    emitters = [(target, _emitter(target)) for target in targets]
-    for _, emitter in emitters:
+    tree: FileTree = {}
+    for target in targets:
+        say(f"emitting {target}")
+        emitter = _emitter(target)
         collect = getattr(emitter, "collect_diagnostics", None)
         if callable(collect):
             collect(api, diags)
-    # every diagnostic is known now: their positions are found beside emitting
-    warm_up = _PositionWarmUp(diags, locator) if format_code else None
-    tree: FileTree = {}
-    for target, emitter in emitters:
-        say(f"emitting {target}")
         out = emitter.emit(api, emit_options)
         prefix = PurePosixPath(target) if len(targets) > 1 else PurePosixPath()
         for rel, text in out.items():
             tree[prefix / rel] = text
-    if warm_up is None:
+    if not format_code:
         return tree
     say(f"formatting {sum(1 for p in tree if p.suffix == '.py')} modules")
     try:
-        return format_tree(tree, api=api, options=emit_options, meanwhile=warm_up.finish)
+        return format_tree(tree, api=api, options=emit_options, meanwhile=lambda: _locate_printed(diags, locator))
     except SpecError:
         diags.error("GW501", api.origin, "generated code could not be formatted; this is a compiler bug, please report it")
         return None
-    finally:
-        warm_up.finish()
 
 
 def compile_versions_to_tree(
@@ -405,24 +405,12 @@ def compile_versions_to_tree(
     return CompileResult(primary, diags, dict(sorted(tree.items(), key=lambda kv: kv[0].as_posix())), locator, versioned)
 
 
-class _PositionWarmUp:
-    """Finds the positions of the diagnostics the CLI will print while formatting runs.
-
-    All of them at once, in one pass over each file's YAML events
-    (:meth:`Locator.locate`): locating them one by one would build each file's whole
-    node graph first, which takes seconds for a spec of megabytes.
-    """
-
-    def __init__(self, diags: Diagnostics, locator: Locator) -> None:
-        self.locator = locator
-        shown = [d for d in diags if d.severity is not Severity.INFO]  # what the CLI prints
-        self.origins = list(dict.fromkeys(o for d in shown for o in (d.origin, *d.related)))
-        self._done = False
-
-    def finish(self) -> None:
-        if not self._done:
-            self._done = True
-            self.locator.locate(self.origins)
+def _locate_printed(diags: Diagnostics, locator: Locator) -> None:
+    """Locate every diagnostic the CLI will print (and what it refers to), while the
+    formatter runs: in one pass over each file's YAML events, where locating them one
+    by one would first build the file's whole node graph (seconds for a big spec)."""
+    shown = [d for d in diags if d.severity is not Severity.INFO]
+    locator.locate(list(dict.fromkeys(o for d in shown for o in (d.origin, *d.related))))
 
 
 def _jsonable(value: Any) -> Any:
