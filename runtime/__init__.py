@@ -88,7 +88,7 @@ from .templating import EnvVar, RequestValue, StageVar, TemplatePart, Text
 from .throttle import Limiter, TokenBucket, throttle_middleware
 from .transform import (
     STREAMED_RESPONSE_HOOK,
-    UPSTREAM_PATH,
+    UPSTREAM,
     BodyOps,
     FieldOps,
     RequestTransform,
@@ -111,7 +111,7 @@ __all__ = [
     "RESPONSE_TYPES",
     "ROUTE_MATCH",
     "STREAMED_RESPONSE_HOOK",
-    "UPSTREAM_PATH",
+    "UPSTREAM",
     "ApiConfig",
     "ApiKey",
     "ApiKeyAuthenticator",

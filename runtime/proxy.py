@@ -36,7 +36,7 @@ from .deadlines import Deadlines
 from .errors import ConfigurationError, GatewayError
 from .integration import Route, StartupContext, read_body
 from .templating import RequestTemplate, TemplatePart, compile_template
-from .transform import STREAMED_RESPONSE_HOOK, UPSTREAM_HEADERS, UPSTREAM_PATH, UPSTREAM_QUERY
+from .transform import STREAMED_RESPONSE_HOOK, UPSTREAM, UpstreamOverrides
 
 __all__ = [
     "CLIENT_POOL",
@@ -196,29 +196,31 @@ class HttpProxy:
         self._retries = retries
         self._pass_query = pass_query
 
-    def _url(self, request: web.Request) -> URL:
+    def _url(self, request: web.Request, overrides: UpstreamOverrides | None) -> URL:
         url = self._static_url
-        request_url = request.get(UPSTREAM_QUERY)
-        if request_url is None:
-            request_url = request.rel_url
+        request_url = request.rel_url
+        if overrides is not None and overrides.url is not None:
+            request_url = overrides.url
         if url is None:
-            headers = request.get(UPSTREAM_HEADERS)
+            headers = None if overrides is None else overrides.headers
             url = self._template.render(
                 request[ROUTE_MATCH].path_params,
                 request_url.query,
                 request.headers if headers is None else headers,
             )
-        rewrite = request.get(UPSTREAM_PATH)
-        if rewrite is not None:  # a transform replaces the whole upstream path
-            url = str(URL(url, encoded=True).with_path(rewrite, encoded=True))
+        if overrides is not None and overrides.path is not None:
+            # a transform replaces the whole upstream path
+            url = str(URL(url, encoded=True).with_path(overrides.path, encoded=True))
         if self._pass_query:
             query = request_url.raw_query_string
             if query:
                 url = f"{url}&{query}" if "?" in url else f"{url}?{query}"
         return URL(url, encoded=True)
 
-    def _request_headers(self, request: web.Request) -> list[tuple[str, str]]:
-        transformed = request.get(UPSTREAM_HEADERS)
+    def _request_headers(
+        self, request: web.Request, overrides: UpstreamOverrides | None
+    ) -> list[tuple[str, str]]:
+        transformed = None if overrides is None else overrides.headers
         incoming = request.headers if transformed is None else transformed
         drop: frozenset[str] | set[str] = _REQUEST_DROP
         connection = incoming.get("Connection")
@@ -237,8 +239,9 @@ class HttpProxy:
 
     async def invoke(self, request: web.Request, body: bytes | None) -> web.StreamResponse:
         method = self._method or request.method
-        url = self._url(request)
-        headers = self._request_headers(request)
+        overrides = request.get(UPSTREAM)
+        url = self._url(request, overrides)
+        headers = self._request_headers(request, overrides)
         data: bytes | aiohttp.StreamReader | None = body
         if body is None and request.body_exists:
             length = request.content_length

@@ -5,10 +5,10 @@ Layer: runtime (aiohttp, stdlib). A generated route wraps its integration spec i
 
 1. request headers and query: rename, remove, set, append. The client's own request
    is never changed: an integration that declares ``takes_upstream_overrides`` (the
-   ``http_proxy``) finds the result under :data:`UPSTREAM_HEADERS` and
-   :data:`UPSTREAM_QUERY`; any other gets a cloned request carrying it (a clone
-   costs a new request object and re-encoding every header, per request);
-2. the upstream path (``http_proxy`` only): stored under :data:`UPSTREAM_PATH`, and the
+   ``http_proxy``) finds the result in the :class:`UpstreamOverrides` under
+   :data:`UPSTREAM`; any other gets a cloned request carrying it (a clone costs a new
+   request object and re-encoding every header, per request);
+2. the upstream path (``http_proxy`` only): :attr:`UpstreamOverrides.path`, and the
    proxy replaces the whole path of its upstream URL with it;
 3. JSON request body: rename, remove, set by JSON pointer;
 4. the integration's answer: status remap, headers, then JSON body operations.
@@ -48,9 +48,7 @@ from .templating import StageVar
 __all__ = [
     "RESPONSE_BODY_LIMIT",
     "STREAMED_RESPONSE_HOOK",
-    "UPSTREAM_HEADERS",
-    "UPSTREAM_PATH",
-    "UPSTREAM_QUERY",
+    "UPSTREAM",
     "BodyOps",
     "Expression",
     "FieldOps",
@@ -58,6 +56,7 @@ __all__ = [
     "ResponseTransform",
     "Transformed",
     "TransformedIntegration",
+    "UpstreamOverrides",
     "ValueRef",
 ]
 
@@ -114,10 +113,17 @@ class ResponseTransform:
     body: BodyOps | None = None
 
 
-UPSTREAM_PATH = web.RequestKey("gatewright_upstream_path", str)
-# the transformed request headers, and the request URL with the transformed query
-UPSTREAM_HEADERS: web.RequestKey[CIMultiDict[str]] = web.RequestKey("gatewright_upstream_headers")
-UPSTREAM_QUERY = web.RequestKey("gatewright_upstream_query", URL)
+@dataclass(slots=True)
+class UpstreamOverrides:
+    """What a transform changes in the upstream request of an ``http_proxy``; one
+    request key for all of it, so that the proxy looks once per request."""
+
+    path: str | None = None  # replaces the whole path of the upstream URL
+    headers: CIMultiDict[str] | None = None  # the transformed request headers
+    url: URL | None = None  # the request URL with the transformed query
+
+
+UPSTREAM = web.RequestKey("gatewright_upstream", UpstreamOverrides)
 STREAMED_RESPONSE_HOOK: web.RequestKey[Callable[[web.StreamResponse], None]] = web.RequestKey(
     "gatewright_streamed_response_hook"
 )
@@ -415,6 +421,7 @@ class TransformedIntegration:
         "_response_body",
         "_response_headers",
         "_status",
+        "_takes_overrides",
     )
 
     def __init__(
@@ -430,6 +437,7 @@ class TransformedIntegration:
         response_body: _Body | None,
     ) -> None:
         self._inner = inner
+        self._takes_overrides = bool(getattr(inner, "takes_upstream_overrides", False))
         self._request_headers = request_headers
         self._request_query = request_query
         self._request_path = request_path
@@ -455,14 +463,17 @@ class TransformedIntegration:
             # read through a clone: a request whose body was read cannot be cloned
             body = await read_body(request.clone())
         values = _Values(request, body)
-        target = self._transform_request(request, values)
+        overrides = UpstreamOverrides()
+        target = self._transform_request(request, values, overrides)
         if body is not None and self._request_body is not None and _is_json(request.content_type):
             body = _apply_body(body, self._request_body, values) or body
         if self._request_path is not None:
-            target[UPSTREAM_PATH] = "".join(
+            overrides.path = "".join(
                 p if isinstance(p, str) else _path_segment(values.get(p) or "")
                 for p in self._request_path
             )
+        if overrides.path is not None or overrides.headers is not None or overrides.url is not None:
+            target[UPSTREAM] = overrides
         if self._status or self._response_headers is not None:
             target[STREAMED_RESPONSE_HOOK] = lambda response: self._response_head(response, values)
         response = await self._inner.invoke(target, body)
@@ -472,7 +483,9 @@ class TransformedIntegration:
                 self._response_payload(response, values)
         return response
 
-    def _transform_request(self, request: web.Request, values: _Values) -> web.Request:
+    def _transform_request(
+        self, request: web.Request, values: _Values, overrides: UpstreamOverrides
+    ) -> web.Request:
         if self._request_headers is None and self._request_query is None:
             return request
         if self._request_headers is None:
@@ -486,11 +499,9 @@ class TransformedIntegration:
             query = MultiDict(request.query)
             _apply_fields(query, self._request_query, values, headers=False)
             rel_url = request.rel_url.with_query(list(query.items()))
-        if getattr(self._inner, "takes_upstream_overrides", False):
-            if headers is not None:
-                request[UPSTREAM_HEADERS] = headers
-            if rel_url is not None:
-                request[UPSTREAM_QUERY] = rel_url
+        if self._takes_overrides:
+            overrides.headers = headers
+            overrides.url = rel_url
             return request
         if headers is not None and rel_url is not None:
             return request.clone(headers=headers, rel_url=rel_url)
