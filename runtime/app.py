@@ -50,6 +50,7 @@ __all__ = [
     "build_gateway_app",
     "feature_chain",
     "gateway_handler",
+    "request_id_of",
 ]
 
 _log = logging.getLogger("gatewright.gateway")
@@ -124,6 +125,14 @@ _REQUEST_ID_PREFIX = os.urandom(8).hex()
 _request_counter = itertools.count(1)
 
 
+def request_id_of(request: web.BaseRequest) -> str:
+    """The request's id: its ``X-Request-Id`` when well-formed, else a new one."""
+    request_id = request.headers.get("X-Request-Id")
+    if request_id is None or not _REQUEST_ID_SYNTAX.fullmatch(request_id):
+        request_id = f"{_REQUEST_ID_PREFIX}{next(_request_counter):012x}"
+    return request_id
+
+
 _HTTP_STATUS_TYPES = {
     404: "RESOURCE_NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
@@ -182,9 +191,7 @@ def gateway_handler(state: GatewayState, features: Handler | None) -> Handler:
     openapi_body = state.openapi_body
 
     async def gateway(request: web.Request) -> web.StreamResponse:
-        request_id = request.headers.get("X-Request-Id")
-        if request_id is None or not _REQUEST_ID_SYNTAX.fullmatch(request_id):
-            request_id = f"{_REQUEST_ID_PREFIX}{next(_request_counter):012x}"
+        request_id = request_id_of(request)
         request[REQUEST_ID] = request_id
         try:
             raw_path = request.rel_url.raw_path

@@ -24,8 +24,6 @@ Single-spec gateways never use this module: they pay nothing for it.
 
 from __future__ import annotations
 
-import re
-import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,7 +31,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractMatchInfo
 from aiohttp.web_urldispatcher import AbstractRuleMatching, MatchedSubAppResource
 
-from .app import GATEWAY_STATE, GatewayState
+from .app import GATEWAY_STATE, GatewayState, request_id_of
 from .config import ApiConfig
 from .errors import ConfigurationError, GatewayError
 from .integration import Route
@@ -44,8 +42,6 @@ __all__ = [
     "build_versioned_app",
 ]
 
-# SECURITY: as in the single gateway, only a short token of safe characters is echoed.
-_REQUEST_ID_SYNTAX = re.compile(r"[A-Za-z0-9._:+=/-]{1,128}")
 _HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 
 
@@ -191,9 +187,7 @@ def _errors_app(state: GatewayState) -> web.Application:
     responses = state.responses
 
     async def selection_error(request: web.Request) -> web.StreamResponse:
-        request_id = request.headers.get("X-Request-Id")
-        if request_id is None or not _REQUEST_ID_SYNTAX.fullmatch(request_id):
-            request_id = secrets.token_hex(14)
+        request_id = request_id_of(request)
         error = request.get(_SELECTION_ERROR) or GatewayError("RESOURCE_NOT_FOUND")
         return responses.render(error, request_id=request_id, method=request.method, path=request.path)
 
