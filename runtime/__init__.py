@@ -9,7 +9,7 @@ Generated code uses only the names in ``__all__`` (plus ``gatewright.runtime.val
 
 from __future__ import annotations
 
-from .app import GATEWAY_STATE, GatewayState, build_gateway_app
+from .app import GATEWAY_STATE, GatewayState, build_gateway_app, direct_dispatch
 from .auth import (
     AuthorizerSettings,
     CustomAuthorizer,
@@ -35,7 +35,7 @@ from .config import (
     Stage,
 )
 from .context import PRINCIPAL, REQUEST_ID, ROUTE_MATCH, Principal, RouteMatch
-from .cors import CorsPolicy, cors_middleware, cors_on_response_prepare, operation_locator
+from .cors import Cors, CorsPolicy, cors_for, operation_locator
 from .deprecation import DeprecationNotice, deprecation_middleware, deprecation_on_response_prepare
 from .errors import (
     ConfigurationError,
@@ -88,9 +88,9 @@ from .templating import EnvVar, RequestValue, StageVar, TemplatePart, Text
 from .throttle import Limiter, TokenBucket, throttle_middleware
 from .transform import (
     STREAMED_RESPONSE_HOOK,
-    UPSTREAM,
     BodyOps,
     FieldOps,
+    OverridableIntegration,
     RequestTransform,
     ResponseTransform,
     Transformed,
@@ -111,7 +111,6 @@ __all__ = [
     "RESPONSE_TYPES",
     "ROUTE_MATCH",
     "STREAMED_RESPONSE_HOOK",
-    "UPSTREAM",
     "ApiConfig",
     "ApiKey",
     "ApiKeyAuthenticator",
@@ -124,6 +123,7 @@ __all__ = [
     "ClientPool",
     "CompressionPolicy",
     "ConfigurationError",
+    "Cors",
     "CorsPolicy",
     "CustomAuthorizer",
     "DeprecationNotice",
@@ -151,6 +151,7 @@ __all__ = [
     "Limits",
     "MockSpec",
     "OpenApiDocument",
+    "OverridableIntegration",
     "Principal",
     "QuotaPolicy",
     "RequestTransform",
@@ -192,10 +193,10 @@ __all__ = [
     "compression_middleware",
     "compression_on_response_prepare",
     "configure_logging",
-    "cors_middleware",
-    "cors_on_response_prepare",
+    "cors_for",
     "deprecation_middleware",
     "deprecation_on_response_prepare",
+    "direct_dispatch",
     "key_store_from_url",
     "operation_locator",
     "package_json",

@@ -4,18 +4,23 @@ Layer: runtime (aiohttp, stdlib). Generated ``app.py`` calls :func:`build_gatewa
 
 Per request, in this order (one aiohttp handler, see :func:`gateway_handler`)::
 
+    (outer_middlewares    compression, deprecation: aiohttp app middlewares around all of this)
+    CORS preflight        answered here when CORS is on; nothing below runs for it
     request id            X-Request-Id propagated when well-formed, else generated
     gateway checks        /healthz, /readyz, URL and header limits (414, 431), the
                           public OpenAPI document (GET/HEAD <basePath>/openapi.json), route
                           match (404, 405), body size (413), content type (415); sets
                           request[REQUEST_ID], request[ROUTE_MATCH], request[CURRENT_OPERATION]
-    (outer_middlewares    CORS, compression: aiohttp app middlewares around all of this)
     *extra_middlewares    feature middlewares (auth, throttling, caching), in order:
                           plain ``@web.middleware`` functions that raise GatewayError
     operation handler     generated: validation, then the integration
 
 A :class:`GatewayError` raised at any step (feature middlewares included) becomes a
-gateway response; anything unexpected is logged and answers ``DEFAULT_5XX``.
+gateway response; anything unexpected is logged and answers ``DEFAULT_5XX``. CORS
+headers are added to every answer as it is sent (an ``on_response_prepare`` hook).
+
+A gateway process serves through :func:`direct_dispatch`, which skips aiohttp's
+per-request URL dispatch: the app has one catch-all route.
 
 Everything that can be decided at start-up is: missing stages, stage variables and
 environment variables, unimportable functions and bad backend URLs are reported
@@ -29,16 +34,17 @@ import itertools
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from itertools import chain
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
+from aiohttp.web_urldispatcher import AbstractRoute, UrlMappingMatchInfo
 
 from .config import ApiConfig
 from .context import REQUEST_ID, ROUTE_MATCH, RouteMatch
 from .errors import ConfigurationError, GatewayError
-from .features import GatewayFeatures, build_features, resources_context
+from .features import GatewayFeatures, Preflight, build_features, resources_context
 from .integration import CURRENT_OPERATION, Route, RouteEntry, StartupContext
 from .responses import GatewayResponses
 from .router import MethodNotAllowed, Router
@@ -48,6 +54,7 @@ __all__ = [
     "GATEWAY_STATE",
     "GatewayState",
     "build_gateway_app",
+    "direct_dispatch",
     "feature_chain",
     "gateway_handler",
     "request_id_of",
@@ -73,6 +80,7 @@ class GatewayState:
         "openapi_body",
         "openapi_path",
         "responses",
+        "route",
         "router",
         "stage",
     )
@@ -92,6 +100,7 @@ class GatewayState:
         self.limits = api.limits
         self.base_path = api.base_path.rstrip("/")
         self.draining = False  # set on SIGTERM: /readyz answers 503
+        self.route: AbstractRoute | None = None  # the app's one aiohttp route
         # the public OpenAPI document: full request path (with basePath) and body
         self.openapi_path: str | None = None
         self.openapi_body = b""
@@ -167,10 +176,13 @@ def feature_chain(middlewares: Sequence[Middleware], innermost: Handler) -> Hand
     return handler
 
 
-def gateway_handler(state: GatewayState, features: Handler | None) -> Handler:
+def gateway_handler(
+    state: GatewayState, features: Handler | None, preflight: Preflight | None = None
+) -> Handler:
     """The one aiohttp handler of a gateway app: errors, routing, checks, then ``features``.
 
-    In order: request id (propagated when well-formed, else generated); ``/healthz``
+    In order: a CORS preflight answered by ``preflight`` (when it answers, nothing else
+    runs: no auth, no throttling); request id (propagated when well-formed, else generated); ``/healthz``
     and ``/readyz``; URL (414) and header (431) limits; the route match (404, 405 with
     ``Allow``), which sets ``request[ROUTE_MATCH]`` and ``request[CURRENT_OPERATION]``;
     body size (413) and content type (415); then the feature middlewares and the
@@ -191,6 +203,10 @@ def gateway_handler(state: GatewayState, features: Handler | None) -> Handler:
     openapi_body = state.openapi_body
 
     async def gateway(request: web.Request) -> web.StreamResponse:
+        if preflight is not None and request.method == "OPTIONS":
+            answer = preflight(request)
+            if answer is not None:
+                return answer
         request_id = request_id_of(request)
         request[REQUEST_ID] = request_id
         try:
@@ -342,7 +358,7 @@ def build_gateway_app(
     ``env`` defaults to ``os.environ``. ``extra_middlewares`` (auth, throttling,
     caching) run after routing, in order, so ``request[ROUTE_MATCH]`` and
     ``request[REQUEST_ID]`` are set for them, and what they raise is rendered as a
-    gateway response. ``outer_middlewares`` (CORS, compression) wrap everything,
+    gateway response. ``outer_middlewares`` (compression, deprecation) wrap everything,
     gateway responses included, as ordinary aiohttp app middlewares; they can find
     the operation of any method and path with ``app[GATEWAY_STATE].locate(...)``.
     ``features`` (the generated ``config.FEATURES``) adds API keys, usage plans,
@@ -398,6 +414,7 @@ def build_gateway_app(
     # without feature middlewares the operation handler is called directly (one
     # coroutine less per request)
     inner = list(extra_middlewares)
+    preflight: Preflight | None = None
     if features is not None:
 
         def locate(method: str, raw_path: str) -> str | None:
@@ -408,13 +425,49 @@ def build_gateway_app(
             features, stage=stage, env=environment, locate=locate, stage_variables=stage_variables
         )
         inner = [*wired.inner, *inner]
+        preflight = wired.preflight
         app.middlewares[0:0] = wired.outer
         for hook in wired.prepare_hooks:
             app.on_response_prepare.append(hook)
         if wired.cleanup:
             app.cleanup_ctx.append(resources_context(wired.cleanup))
     chain = feature_chain(inner, _call_operation) if inner else None
-    handler = gateway_handler(state, chain)
+    handler = gateway_handler(state, chain, preflight)
     # DOTALL: a decoded %0A in the path must reach the gateway's router, not aiohttp's 404
-    app.router.add_route("*", "/{tail:(?s:.*)}", handler)
+    state.route = app.router.add_route("*", "/{tail:(?s:.*)}", handler)
     return app
+
+
+def direct_dispatch(
+    app: web.Application,
+) -> Callable[[web.BaseRequest], Awaitable[web.StreamResponse]] | None:
+    """A request handler for ``app``'s server that skips aiohttp's per-request dispatch.
+
+    A gateway app has one catch-all route, so resolving it through the URL dispatcher
+    and building a match info for every request finds the same answer each time. This
+    handler attaches one frozen match info (it carries the app, which
+    ``request.app`` and the ``on_response_prepare`` hooks read) and calls the app's
+    middlewares and the gateway handler, composed once. Call it after the app is
+    frozen (``AppRunner.setup``); ``None`` for apps that are not a single gateway.
+    Requests that carry ``Expect`` (100-continue) keep aiohttp's own path.
+    """
+    state = app.get(GATEWAY_STATE)
+    if state is None or state.route is None or not app.frozen:
+        return None
+    route = state.route
+    match_info = UrlMappingMatchInfo({}, route)
+    match_info.add_app(app)
+    match_info.freeze()
+    handler: Handler = route.handler
+    for middleware in reversed(app.middlewares):
+        handler = functools.partial(middleware, handler=handler)
+    standard = app._handle
+
+    async def dispatch(request: web.BaseRequest) -> web.StreamResponse:
+        if hdrs.EXPECT in request.headers:
+            return await standard(request)  # type: ignore[arg-type]  # the server's requests are app Requests
+        # aiohttp's Application._handle sets this same attribute
+        request._match_info = match_info  # type: ignore[attr-defined]
+        return await handler(request)  # type: ignore[arg-type]
+
+    return dispatch

@@ -3,21 +3,17 @@
 Layer: runtime (aiohttp, stdlib). Must not import ``gatewright.compiler`` or any
 build-time package.
 
-One :class:`CorsPolicy` per API, overridden or switched off per operation, is given
-to :func:`cors_middleware`. The middleware must be *outside* the error middleware
-and everything after it, so the order is::
+One :class:`CorsPolicy` per API, overridden or switched off per operation, is built
+into a :class:`Cors` by :func:`cors_for`. It has two parts:
 
-    compression_middleware    (optional; see gatewright.runtime.compression)
-    cors_middleware           answers preflights; adds CORS headers to every answer
-    deprecation_middleware    (optional)
-    error_middleware          renders GatewayError (401, 403, 429, 502, ...)
-    routing_middleware        404 / 405 / 413 / 414 / 431, sets request[ROUTE_MATCH]
-    auth, throttle, cache     feature middlewares
-    operation handler
-
-and :func:`cors_on_response_prepare` goes into ``app.on_response_prepare`` so that
-answers a handler streams itself (prepared before the middleware sees them) carry
-the headers too.
+- :meth:`Cors.preflight` answers preflights. A generated gateway calls it first
+  thing in its one handler (``gatewright.runtime.app.gateway_handler``), before error
+  rendering, routing, auth and throttling; apps assembled by hand put
+  :meth:`Cors.middleware` outside everything else instead.
+- :meth:`Cors.on_response_prepare` goes into ``app.on_response_prepare`` and adds
+  the CORS headers to every other answer as it is sent, whether a handler returned
+  it, the gateway rendered it as an error, or a handler streamed it. One place for
+  all of them costs less per request than a middleware layer around the handler.
 
 Behaviour:
 
@@ -62,11 +58,11 @@ from .integration import RouteEntry
 from .router import Router
 
 __all__ = [
+    "Cors",
     "CorsPolicy",
     "OperationLocator",
     "add_vary",
-    "cors_middleware",
-    "cors_on_response_prepare",
+    "cors_for",
     "operation_locator",
 ]
 
@@ -177,6 +173,11 @@ class CorsPolicy:
     _expose_value: str = field(init=False, repr=False, compare=False)
     # Origin -> allowed: a page's origin repeats on every call it makes.
     _verdicts: dict[str, bool] = field(init=False, repr=False, compare=False)
+    # Origin -> the headers an actual answer gets (none for a disallowed origin)
+    _decorations: dict[str, tuple[tuple[istr, str], ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _varies: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.allow_origins:
@@ -224,6 +225,8 @@ class CorsPolicy:
         assign(self, "_headers_value", ", ".join(dict.fromkeys(h for h in headers if h != "*")))
         assign(self, "_expose_value", ", ".join(dict.fromkeys(expose)))
         assign(self, "_verdicts", {})
+        assign(self, "_decorations", {})
+        assign(self, "_varies", self.allow_credentials or not any_origin)
 
     @property
     def varies_by_origin(self) -> bool:
@@ -255,15 +258,33 @@ class CorsPolicy:
         """Add this policy's CORS headers for an actual (non-preflight) answer."""
         for name in _RESPONSE_CORS_HEADERS:
             headers.popall(name, None)
-        if self.varies_by_origin:
-            add_vary(headers, "Origin")
-        if origin is None or not self.allows_origin(origin):
+        if self._varies:
+            if hdrs.VARY in headers:
+                add_vary(headers, "Origin")
+            else:
+                headers[hdrs.VARY] = "Origin"
+        if origin is None:
             return
-        headers[_ALLOW_ORIGIN] = self._allow_origin_value(origin)
-        if self.allow_credentials:
-            headers[_ALLOW_CREDENTIALS] = "true"
-        if self._expose_value:
-            headers[_EXPOSE_HEADERS] = self._expose_value
+        decoration = self._decorations.get(origin)
+        if decoration is None:
+            decoration = self._decoration(origin)
+        if decoration:
+            headers.extend(decoration)
+
+    def _decoration(self, origin: str) -> tuple[tuple[istr, str], ...]:
+        decoration: tuple[tuple[istr, str], ...] = ()
+        if self.allows_origin(origin):
+            pairs = [(_ALLOW_ORIGIN, self._allow_origin_value(origin))]
+            if self.allow_credentials:
+                pairs.append((_ALLOW_CREDENTIALS, "true"))
+            if self._expose_value:
+                pairs.append((_EXPOSE_HEADERS, self._expose_value))
+            decoration = tuple(pairs)
+        decorations = self._decorations
+        if len(decorations) >= _VERDICT_CACHE_SIZE:
+            decorations.clear()  # callers choose the Origin header: bounded
+        decorations[origin] = decoration
+        return decoration
 
     def preflight(self, origin: str, method: str, requested: str | None) -> web.Response:
         """The answer to a preflight: 204 when allowed, a bare 403 otherwise."""
@@ -313,80 +334,96 @@ def add_vary(headers: CIMultiDict[str], name: str) -> None:
     headers[hdrs.VARY] = ", ".join([*present, name])
 
 
-@dataclass(frozen=True, slots=True)
-class _CorsRules:
-    default: CorsPolicy | None
-    operations: Mapping[str, CorsPolicy | None]
+class Cors:
+    """CORS for one API, built by :func:`cors_for`: preflight answers and answer headers."""
 
-    def policy_for(self, request: web.BaseRequest) -> CorsPolicy | None:
-        match = request.get(ROUTE_MATCH)
-        if match is None:
-            return self.default
-        return self.operations.get(match.operation_id, self.default)
+    __slots__ = ("_default", "_locate", "_operations")
 
-    def finish(self, request: web.BaseRequest, headers: CIMultiDict[str]) -> None:
-        policy = self.policy_for(request)
+    def __init__(
+        self,
+        default: CorsPolicy | None,
+        operations: Mapping[str, CorsPolicy | None],
+        locate: OperationLocator,
+    ) -> None:
+        self._default = default
+        self._operations = operations
+        self._locate = locate
+
+    def preflight(self, request: web.BaseRequest) -> web.Response | None:
+        """The answer to ``request`` when it is a preflight this API's CORS answers.
+
+        ``None`` for every other request, including preflights for a path or method
+        no operation answers, or for an operation whose CORS is off: those go on to
+        routing like any request.
+        """
+        if request.method != hdrs.METH_OPTIONS:
+            return None
+        headers = request.headers
+        origin = headers.get(hdrs.ORIGIN)
+        requested_method = headers.get(_REQUEST_METHOD)
+        if origin is None or requested_method is None:
+            return None
+        operation_id = self._locate(requested_method, request.rel_url.raw_path)
+        if operation_id is None:
+            return None
+        own = self._operations.get(operation_id, self._default)
+        if own is None:
+            return None
+        request[_PREFLIGHT_ANSWERED] = True  # the prepare hook leaves this answer alone
+        return own.preflight(origin, requested_method, headers.get(_REQUEST_HEADERS))
+
+    async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+        """``app.on_response_prepare`` hook: the CORS headers of every answer but preflights.
+
+        The policy is the routed operation's, or the API's when routing did not get
+        that far (404, 405, 414, ...).
+        """
+        if request.method == hdrs.METH_OPTIONS and request.get(_PREFLIGHT_ANSWERED):
+            return
+        try:
+            operation_id = request[ROUTE_MATCH].operation_id
+        except KeyError:
+            policy = self._default
+        else:
+            policy = self._operations.get(operation_id, self._default)
         if policy is not None:
-            policy.decorate(headers, request.headers.get(hdrs.ORIGIN))
+            policy.decorate(response.headers, request.headers.get(hdrs.ORIGIN))
+
+    def middleware(self) -> Middleware:
+        """A middleware answering preflights, for an app with no gateway handler to do it.
+
+        Put it outside every other middleware.
+        """
+
+        @web.middleware
+        async def cors_preflight(request: web.Request, handler: Handler) -> web.StreamResponse:
+            answer = self.preflight(request)
+            if answer is not None:
+                return answer
+            return await handler(request)
+
+        return cors_preflight
 
 
-_CORS_RULES = web.RequestKey("gatewright_cors_rules", _CorsRules)
+_PREFLIGHT_ANSWERED = web.RequestKey("gatewright_cors_preflight_answered", bool)
 
 
-def cors_middleware(
+def cors_for(
     *,
     policy: CorsPolicy | None,
     locate: OperationLocator,
     operations: Mapping[str, CorsPolicy | None] | None = None,
-) -> Middleware:
+) -> Cors | None:
     """CORS for one API: ``policy`` applies to every operation not in ``operations``.
 
     ``operations`` maps operation ids to their own policy, or to ``None`` to switch
     CORS off there. ``locate`` tells which operation a preflight is for (see
-    :func:`operation_locator`). Place it outside the error middleware (module
-    docstring) and add :func:`cors_on_response_prepare` to ``app.on_response_prepare``.
+    :func:`operation_locator`). ``None`` when CORS is off everywhere.
     """
-    rules = _CorsRules(policy, dict(operations or {}))
-    if rules.default is None and not any(p is not None for p in rules.operations.values()):
-
-        @web.middleware
-        async def cors_off(request: web.Request, handler: Handler) -> web.StreamResponse:
-            return await handler(request)
-
-        return cors_off
-
-    @web.middleware
-    async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
-        headers = request.headers
-        if request.method == hdrs.METH_OPTIONS:
-            origin = headers.get(hdrs.ORIGIN)
-            requested_method = headers.get(_REQUEST_METHOD)
-            if origin is not None and requested_method is not None:
-                operation_id = locate(requested_method, request.rel_url.raw_path)
-                if operation_id is not None:
-                    own = rules.operations.get(operation_id, rules.default)
-                    if own is not None:
-                        return own.preflight(origin, requested_method, headers.get(_REQUEST_HEADERS))
-        request[_CORS_RULES] = rules
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            # aiohttp's own exceptions are responses too (only when nothing inside renders them)
-            rules.finish(request, exc.headers)
-            raise
-        if not response.prepared:
-            rules.finish(request, response.headers)
-            del request[_CORS_RULES]  # done: the prepare hook has nothing left to add
-        return response
-
-    return cors
-
-
-async def cors_on_response_prepare(request: web.Request, response: web.StreamResponse) -> None:
-    """``app.on_response_prepare`` hook: CORS headers for answers handlers stream."""
-    rules = request.get(_CORS_RULES)
-    if rules is not None:
-        rules.finish(request, response.headers)
+    own = dict(operations or {})
+    if policy is None and not any(p is not None for p in own.values()):
+        return None
+    return Cors(policy, own, locate)
 
 
 def operation_locator(router: Router[RouteEntry], *, base_path: str = "") -> OperationLocator:

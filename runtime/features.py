@@ -7,13 +7,15 @@ literals: plans, throttles, cache policies, security schemes, CORS, ...);
 :func:`~gatewright.runtime.app.build_gateway_app` turns it into middlewares, in the
 order the gateway applies them::
 
-    compression -> CORS -> deprecation              (outer: around gateway errors too)
-    [request id, limits, routing: gateway_handler]
+    compression -> deprecation                      (outer: around gateway errors too)
+    [CORS preflights, request id, limits, routing: gateway_handler]
     auth (resource policy, OpenAPI security) -> API key -> throttle/quota -> cache
     operation handler
 
-Preflights are answered by the CORS middleware, so they never reach auth or
-throttling. Stores, key stores and JWKS clients are closed through ``cleanup_ctx``.
+CORS preflights are answered first thing in the gateway handler, so they never
+reach auth or throttling; the CORS headers of every other answer, gateway errors
+included, are added by an ``on_response_prepare`` hook as it is sent. Stores, key
+stores and JWKS clients are closed through ``cleanup_ctx``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from .cache import CachePolicy, ResponseCache, cache_middleware
 from .compression import CompressionPolicy, compression_middleware, compression_on_response_prepare
 from .config import OpenApiDocument
 from .context import Principal
-from .cors import CorsPolicy, cors_middleware, cors_on_response_prepare
+from .cors import CorsPolicy, cors_for
 from .deprecation import DeprecationNotice, deprecation_middleware, deprecation_on_response_prepare
 from .errors import ConfigurationError, GatewayError
 from .keys import ApiKeyAuthenticator, KeyStore, UsagePlan, api_key_middleware, key_store_from_url
@@ -54,6 +56,7 @@ __all__ = [
     "GatewayFeatures",
     "JwtScheme",
     "KeyStoreAuthenticator",
+    "Preflight",
     "SchemeSpec",
     "SigV4Scheme",
     "StoreSpec",
@@ -111,6 +114,7 @@ class ApiKeyScheme:
 SchemeSpec: TypeAlias = JwtScheme | SigV4Scheme | AuthorizerScheme | ApiKeyScheme
 Requirements: TypeAlias = tuple[Mapping[str, Sequence[str]], ...]
 PrepareHook: TypeAlias = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
+Preflight: TypeAlias = Callable[[web.BaseRequest], web.Response | None]
 Closer: TypeAlias = Callable[[], Awaitable[None]]
 
 
@@ -202,6 +206,8 @@ class FeatureMiddlewares:
     outer: list[Middleware]
     prepare_hooks: list[PrepareHook]
     cleanup: list[Closer]
+    # answers CORS preflights before anything else runs (None: CORS is off)
+    preflight: Preflight | None = None
 
 
 def _resolve(
@@ -225,16 +231,17 @@ def build_features(
     outer: list[Middleware] = []
     hooks: list[PrepareHook] = []
     closers: list[Closer] = []
+    preflight: Preflight | None = None
 
-    # -- edge (outer): compression -> CORS -> deprecation
+    # -- edge (outer): compression -> deprecation; CORS
     if features.compression is not None and features.compression.minimum_size_bytes is not None:
         outer.append(compression_middleware(policy=features.compression))
         hooks.append(compression_on_response_prepare)
-    if features.cors is not None or any(p is not None for p in features.operation_cors.values()):
-        outer.append(
-            cors_middleware(policy=features.cors, locate=locate, operations=features.operation_cors)
-        )
-        hooks.append(cors_on_response_prepare)
+    cors = cors_for(policy=features.cors, locate=locate, operations=features.operation_cors)
+    if cors is not None:
+        # preflights are answered first thing in the gateway handler (see app.py)
+        preflight = cors.preflight
+        hooks.append(cors.on_response_prepare)
     if features.deprecations:
         outer.append(deprecation_middleware(operations=features.deprecations))
         hooks.append(deprecation_on_response_prepare)
@@ -361,7 +368,9 @@ def build_features(
         inner.append(
             cache_middleware(cache=ResponseCache(cache_store), policies=features.cache_policies)
         )
-    return FeatureMiddlewares(inner=inner, outer=outer, prepare_hooks=hooks, cleanup=closers)
+    return FeatureMiddlewares(
+        inner=inner, outer=outer, prepare_hooks=hooks, cleanup=closers, preflight=preflight
+    )
 
 
 async def close_all(closers: Sequence[Closer]) -> None:

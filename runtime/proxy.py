@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import io
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import ClassVar
 
 import aiohttp
 from aiohttp import web
+from aiohttp.client_proto import ResponseHandler
+from aiohttp.helpers import TimerNoop
 from multidict import CIMultiDict
 from yarl import URL
 
@@ -36,10 +38,11 @@ from .deadlines import Deadlines
 from .errors import ConfigurationError, GatewayError
 from .integration import Route, StartupContext, read_body
 from .templating import RequestTemplate, TemplatePart, compile_template
-from .transform import STREAMED_RESPONSE_HOOK, UPSTREAM, UpstreamOverrides
+from .transform import STREAMED_RESPONSE_HOOK, UpstreamOverrides
 
 __all__ = [
     "CLIENT_POOL",
+    "DIRECT_SEND",
     "HOP_BY_HOP_HEADERS",
     "ClientPool",
     "HttpProxy",
@@ -80,14 +83,27 @@ _STREAM_CHUNK = 64 * 1024
 
 
 class ClientPool:
-    """The app's one pooled client session, opened and closed with the app."""
+    """The app's one pooled upstream client, opened and closed with the app.
 
-    __slots__ = ("_session", "connection_limit", "deadlines")
+    :meth:`send` takes aiohttp's own pieces (connector, ``ClientRequest``,
+    ``ClientResponse``) directly instead of going through ``ClientSession.request``,
+    whose per-call machinery (redirects, cookies, auth, proxies, tracing, client
+    middlewares, timers) the proxy never uses and which costs more CPU than the
+    gateway's own work on a proxied request. Those pieces are not all public API, so
+    the direct path is used only when this aiohttp offers them exactly as expected
+    (:data:`DIRECT_SEND`, checked at import); otherwise every call goes through
+    ``ClientSession.request``, with the same behaviour.
+    """
 
-    def __init__(self, *, connection_limit: int = 256) -> None:
+    __slots__ = ("_connector", "_loop", "_session", "connection_limit", "deadlines", "direct")
+
+    def __init__(self, *, connection_limit: int = 256, direct: bool | None = None) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self._connector: aiohttp.BaseConnector | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.connection_limit = connection_limit
         self.deadlines = Deadlines()
+        self.direct = DIRECT_SEND if direct is None else direct and DIRECT_SEND
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -97,12 +113,14 @@ class ClientPool:
 
     async def context(self, app: web.Application) -> AsyncIterator[None]:
         """An ``app.cleanup_ctx`` entry."""
+        self._connector = aiohttp.TCPConnector(limit=self.connection_limit, keepalive_timeout=60)
+        self._loop = asyncio.get_running_loop()
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self.connection_limit, keepalive_timeout=60),
+            connector=self._connector,
             # SECURITY: a shared session must never store upstream cookies.
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
+            skip_auto_headers=_SKIP_AUTO_HEADERS,
             timeout=aiohttp.ClientTimeout(total=None),
         )
         try:
@@ -111,6 +129,113 @@ class ClientPool:
         finally:
             await self._session.close()
             self._session = None
+            self._connector = None
+
+    async def send(
+        self,
+        method: str,
+        url: URL,
+        headers: list[tuple[str, str]],
+        data: bytes | aiohttp.StreamReader | None,
+    ) -> aiohttp.ClientResponse:
+        """Send one request upstream (no redirects followed); the caller releases the answer.
+
+        As ``ClientSession.request`` does (RFC 9112 §9.3.1), an idempotent request
+        that fails on a kept-alive connection the upstream has meanwhile closed is
+        sent once more on a new connection, unless its body is a stream.
+        """
+        if not self.direct:
+            return await self.session.request(
+                method, url, headers=headers, data=_payload(data), allow_redirects=False
+            )
+        try:
+            return await self._send_direct(method, url, headers, data)
+        except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+            if method not in _IDEMPOTENT or isinstance(data, aiohttp.StreamReader):
+                raise
+            return await self._send_direct(method, url, headers, data)
+        except aiohttp.ClientError:
+            raise
+        except OSError as exc:  # as ClientSession.request reports it
+            raise aiohttp.ClientOSError(*exc.args) from exc
+
+    async def _send_direct(
+        self,
+        method: str,
+        url: URL,
+        headers: list[tuple[str, str]],
+        data: bytes | aiohttp.StreamReader | None,
+    ) -> aiohttp.ClientResponse:
+        session = self.session
+        connector = self._connector
+        if connector is None or session.closed:
+            raise ConfigurationError("the client pool is used after the app has stopped")
+        if url.scheme not in ("http", "https") or not url.host:
+            raise aiohttp.InvalidURL(url)  # what ClientSession.request refuses too
+        request = aiohttp.ClientRequest(
+            method,
+            url,
+            headers=headers,
+            skip_auto_headers=_SKIP_AUTO_HEADERS,
+            data=_payload(data),
+            loop=self._loop,
+            timer=_NO_TIMER,
+            session=session,
+        )
+        try:
+            connection = await connector.connect(request, [], _CONNECT_TIMEOUT)
+        except TimeoutError as exc:
+            raise aiohttp.ConnectionTimeoutError(f"connection timeout to {url.host}") from exc
+        protocol = connection.protocol
+        if protocol is None:  # connect() always returns an open connection
+            connection.close()
+            raise aiohttp.ServerDisconnectedError()
+        protocol.set_response_params(
+            timer=_NO_TIMER, skip_payload=method == "HEAD", auto_decompress=False
+        )
+        try:
+            response = await request.send(connection)
+            try:
+                await response.start(connection)
+            except BaseException:
+                response.close()
+                raise
+        except BaseException:
+            connection.close()
+            raise
+        return response
+
+
+def _payload(data: bytes | aiohttp.StreamReader | None) -> object:
+    # large buffered bodies go through a file-like payload, which aiohttp writes in
+    # chunks instead of one blocking write
+    if isinstance(data, bytes) and len(data) > _BUFFER_LIMIT:
+        return io.BytesIO(data)
+    return data
+
+
+def _direct_send_supported() -> bool:
+    """Whether this aiohttp has the pieces :meth:`ClientPool.send` uses, as it uses them."""
+    try:
+        request_options = inspect.signature(aiohttp.ClientRequest).parameters
+        response_options = inspect.signature(ResponseHandler.set_response_params).parameters
+        connect_options = inspect.signature(aiohttp.BaseConnector.connect).parameters
+    except (TypeError, ValueError):
+        return False
+    return (
+        {"headers", "skip_auto_headers", "data", "loop", "timer", "session"} <= request_options.keys()
+        and {"timer", "skip_payload", "auto_decompress"} <= response_options.keys()
+        and list(connect_options) == ["self", "req", "traces", "timeout"]
+        and callable(getattr(aiohttp.ClientRequest, "send", None))
+        and callable(getattr(aiohttp.ClientResponse, "start", None))
+    )
+
+
+DIRECT_SEND = _direct_send_supported()
+_SKIP_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding")
+_NO_TIMER = TimerNoop()
+# connecting is bounded by the operation's deadline (see Deadlines), not by aiohttp
+_CONNECT_TIMEOUT = aiohttp.ClientTimeout(total=None)
 
 
 CLIENT_POOL = web.AppKey("gatewright_client_pool", ClientPool)
@@ -164,11 +289,13 @@ class HttpProxySpec:
 class HttpProxy:
     """A built ``http_proxy`` integration (see the module docstring for the behaviour)."""
 
-    # transforms hand it their request headers and query as request state instead
-    # of a cloned request (see gatewright.runtime.transform)
-    takes_upstream_overrides: ClassVar[bool] = True
+    # Transforms hand it their changes as UpstreamOverrides instead of a cloned
+    # request, or, when they only set fixed headers, have it send those itself (it is
+    # a gatewright.runtime.transform.OverridableIntegration).
 
     __slots__ = (
+        "_drop",
+        "_fixed_headers",
         "_method",
         "_pass_query",
         "_pool",
@@ -195,6 +322,29 @@ class HttpProxy:
         self._timeout = timeout_ms / 1000
         self._retries = retries
         self._pass_query = pass_query
+        self._drop: frozenset[str] = _REQUEST_DROP  # request headers never copied upstream
+        self._fixed_headers: tuple[tuple[str, str], ...] = ()  # sent with every request
+
+    def with_fixed_headers(
+        self, remove: frozenset[str], add: tuple[tuple[str, str], ...]
+    ) -> HttpProxy | None:
+        """This proxy also dropping ``remove`` (lowercased names) and sending ``add``;
+        ``None`` where that would differ from transforming the request's headers: for
+        headers the proxy sets itself, or headers its URL template reads."""
+        names = remove | {name.lower() for name, _ in add}
+        if names & _REQUEST_DROP or names & self._template.header_names:
+            return None
+        proxy = HttpProxy(
+            pool=self._pool,
+            template=self._template,
+            method=self._method,
+            timeout_ms=int(self._timeout * 1000),
+            retries=self._retries,
+            pass_query=self._pass_query,
+        )
+        proxy._drop = self._drop | remove
+        proxy._fixed_headers = self._fixed_headers + add
+        return proxy
 
     def _url(self, request: web.Request, overrides: UpstreamOverrides | None) -> URL:
         url = self._static_url
@@ -222,11 +372,12 @@ class HttpProxy:
     ) -> list[tuple[str, str]]:
         transformed = None if overrides is None else overrides.headers
         incoming = request.headers if transformed is None else transformed
-        drop: frozenset[str] | set[str] = _REQUEST_DROP
+        drop = self._drop
         connection = incoming.get("Connection")
         if connection is not None:
-            drop = _REQUEST_DROP | {token.strip().lower() for token in connection.split(",")}
+            drop = drop | {token.strip().lower() for token in connection.split(",")}
         headers = [(k, v) for k, v in incoming.items() if k.lower() not in drop]
+        headers.extend(self._fixed_headers)
         remote = request.remote or ""
         prior = incoming.get("X-Forwarded-For")
         headers.append(("X-Forwarded-For", f"{prior}, {remote}" if prior else remote))
@@ -237,9 +388,13 @@ class HttpProxy:
         headers.append(("X-Request-Id", request[REQUEST_ID]))
         return headers
 
-    async def invoke(self, request: web.Request, body: bytes | None) -> web.StreamResponse:
+    async def invoke(
+        self,
+        request: web.Request,
+        body: bytes | None,
+        overrides: UpstreamOverrides | None = None,
+    ) -> web.StreamResponse:
         method = self._method or request.method
-        overrides = request.get(UPSTREAM)
         url = self._url(request, overrides)
         headers = self._request_headers(request, overrides)
         data: bytes | aiohttp.StreamReader | None = body
@@ -288,17 +443,7 @@ class HttpProxy:
         data: bytes | aiohttp.StreamReader | None,
     ) -> aiohttp.ClientResponse:
         try:
-            return await self._pool.session.request(
-                method,
-                url,
-                headers=headers,
-                # large buffered bodies go through a file-like payload, which aiohttp
-                # writes in chunks instead of one blocking write
-                data=io.BytesIO(data)
-                if isinstance(data, bytes) and len(data) > _BUFFER_LIMIT
-                else data,
-                allow_redirects=False,
-            )
+            return await self._pool.send(method, url, headers, data)
         except aiohttp.ClientConnectionError as refused:
             return await self._retry(method, url, headers, data, refused)
         except aiohttp.ClientError as failed:
@@ -327,13 +472,7 @@ class HttpProxy:
                 attempts,
             )
             try:
-                return await self._pool.session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    data=io.BytesIO(data) if isinstance(data, bytes) else data,
-                    allow_redirects=False,
-                )
+                return await self._pool.send(method, url, headers, data)
             except aiohttp.ClientError as exc:
                 failure = exc
                 if not isinstance(exc, aiohttp.ClientConnectionError):

@@ -33,7 +33,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
 
-from .app import GATEWAY_STATE
+from .app import GATEWAY_STATE, direct_dispatch
 from .errors import GatewayError
 from .responses import GatewayResponses
 
@@ -163,6 +163,9 @@ async def _serve_one(
     server = runner.server
     if server is None:  # setup() always creates it; this keeps the type checker honest
         raise RuntimeError("the aiohttp runner has no server after setup")
+    dispatch = direct_dispatch(app)
+    if dispatch is not None:  # read by each connection handler as it is created
+        server.request_handler = dispatch
     state = app.get(GATEWAY_STATE)
     loop = asyncio.get_running_loop()
     listener = await loop.create_server(

@@ -142,7 +142,7 @@ class RequestTemplate:
     can skip rendering entirely.
     """
 
-    __slots__ = ("_pieces", "_single_path_value", "source", "static")
+    __slots__ = ("_pieces", "_single_path_value", "header_names", "source", "static")
 
     def __init__(
         self,
@@ -158,6 +158,8 @@ class RequestTemplate:
         )
         self._single_path_value: tuple[str, str, str] | None = None
         requests = [p for p in pieces if not isinstance(p, str)]
+        # the request headers it reads (lowercased)
+        self.header_names = frozenset(p[1].lower() for p in requests if p[0] == "header")
         if len(requests) == 1 and requests[0][0] == "path" and not requests[0][2]:
             at = pieces.index(requests[0])
             before = "".join(p for p in pieces[:at] if isinstance(p, str))

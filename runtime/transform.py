@@ -4,10 +4,12 @@ Layer: runtime (aiohttp, stdlib). A generated route wraps its integration spec i
 :class:`Transformed`; at start-up stage variables are resolved, and per request:
 
 1. request headers and query: rename, remove, set, append. The client's own request
-   is never changed: an integration that declares ``takes_upstream_overrides`` (the
-   ``http_proxy``) finds the result in the :class:`UpstreamOverrides` under
-   :data:`UPSTREAM`; any other gets a cloned request carrying it (a clone costs a new
-   request object and re-encoding every header, per request);
+   is never changed: an :class:`OverridableIntegration` (the ``http_proxy``) is handed
+   the result as :class:`UpstreamOverrides`; any other gets a cloned request carrying
+   it (a clone costs a new request object and re-encoding every header, per request).
+   A transform that only removes, sets or appends request headers with values fixed
+   at start-up is no per-request step at all: the proxy takes those headers into the
+   copy it makes anyway (:meth:`OverridableIntegration.with_fixed_headers`);
 2. the upstream path (``http_proxy`` only): :attr:`UpstreamOverrides.path`, and the
    proxy replaces the whole path of its upstream URL with it;
 3. JSON request body: rename, remove, set by JSON pointer;
@@ -32,7 +34,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from typing import Literal, Protocol, TypeAlias, runtime_checkable
 from urllib.parse import quote
 
 from aiohttp import web
@@ -48,10 +50,10 @@ from .templating import StageVar
 __all__ = [
     "RESPONSE_BODY_LIMIT",
     "STREAMED_RESPONSE_HOOK",
-    "UPSTREAM",
     "BodyOps",
     "Expression",
     "FieldOps",
+    "OverridableIntegration",
     "RequestTransform",
     "ResponseTransform",
     "Transformed",
@@ -123,7 +125,26 @@ class UpstreamOverrides:
     url: URL | None = None  # the request URL with the transformed query
 
 
-UPSTREAM = web.RequestKey("gatewright_upstream", UpstreamOverrides)
+@runtime_checkable
+class OverridableIntegration(Protocol):
+    """An integration that takes a transform's changes to its upstream request as an
+    argument instead of a cloned request (the ``http_proxy``)."""
+
+    async def invoke(
+        self,
+        request: web.Request,
+        body: bytes | None,
+        overrides: UpstreamOverrides | None = None,
+    ) -> web.StreamResponse: ...
+
+    def with_fixed_headers(
+        self, remove: frozenset[str], add: tuple[tuple[str, str], ...]
+    ) -> Integration | None:
+        """This integration sending ``add`` (after dropping the lowercased names in
+        ``remove``) with every request, or None when it cannot do that exactly."""
+        ...
+
+
 STREAMED_RESPONSE_HOOK: web.RequestKey[Callable[[web.StreamResponse], None]] = web.RequestKey(
     "gatewright_streamed_response_hook"
 )
@@ -207,10 +228,10 @@ class Transformed:
     request: RequestTransform | None = None
     response: ResponseTransform | None = None
 
-    def build(self, context: StartupContext, route: Route) -> TransformedIntegration:
+    def build(self, context: StartupContext, route: Route) -> Integration:
         resolver = _Resolver(context, route)
         request, response = self.request, self.response
-        return TransformedIntegration(
+        built = TransformedIntegration(
             self.integration.build(context, route),
             request_headers=resolver.fields(request.headers if request else None),
             request_query=resolver.fields(request.query if request else None),
@@ -222,6 +243,7 @@ class Transformed:
             response_headers=resolver.fields(response.headers if response else None),
             response_body=resolver.body(response.body if response else None),
         )
+        return built.folded() or built
 
 
 # --------------------------------------------------------------------------- per request
@@ -413,6 +435,7 @@ class TransformedIntegration:
 
     __slots__ = (
         "_inner",
+        "_overridable",
         "_reads_body",
         "_request_body",
         "_request_headers",
@@ -421,7 +444,6 @@ class TransformedIntegration:
         "_response_body",
         "_response_headers",
         "_status",
-        "_takes_overrides",
     )
 
     def __init__(
@@ -437,7 +459,7 @@ class TransformedIntegration:
         response_body: _Body | None,
     ) -> None:
         self._inner = inner
-        self._takes_overrides = bool(getattr(inner, "takes_upstream_overrides", False))
+        self._overridable = inner if isinstance(inner, OverridableIntegration) else None
         self._request_headers = request_headers
         self._request_query = request_query
         self._request_path = request_path
@@ -458,6 +480,31 @@ class TransformedIntegration:
             isinstance(p, ValueRef) and p.source == "body" for e in expressions for p in e
         )
 
+    def folded(self) -> Integration | None:
+        """The integration alone, sending fixed headers itself, when that is all this
+        transform does: request headers removed, or set or appended with values that
+        are fixed once stage variables are resolved. ``None`` otherwise."""
+        ops = self._request_headers
+        if (
+            ops is None
+            or self._overridable is None
+            or ops.rename
+            or self._request_query is not None
+            or self._request_path is not None
+            or self._request_body is not None
+            or self._status
+            or self._response_headers is not None
+            or self._response_body is not None
+        ):
+            return None
+        add: list[tuple[str, str]] = []
+        for name, expression in (*ops.set, *ops.append):
+            if not all(isinstance(piece, str) for piece in expression):
+                return None  # a value read from each request
+            add.append((name, _header_value("".join(str(piece) for piece in expression))))
+        remove = frozenset(name.lower() for name in (*ops.remove, *(n for n, _ in ops.set)))
+        return self._overridable.with_fixed_headers(remove, tuple(add))
+
     async def invoke(self, request: web.Request, body: bytes | None) -> web.StreamResponse:
         if body is None and self._reads_body and request.body_exists:
             # read through a clone: a request whose body was read cannot be cloned
@@ -472,13 +519,17 @@ class TransformedIntegration:
                 p if isinstance(p, str) else _path_segment(values.get(p) or "")
                 for p in self._request_path
             )
-        if overrides.path is not None or overrides.headers is not None or overrides.url is not None:
-            target[UPSTREAM] = overrides
-        if self._status or self._response_headers is not None:
+        changes_head = bool(self._status) or self._response_headers is not None
+        if changes_head:
             target[STREAMED_RESPONSE_HOOK] = lambda response: self._response_head(response, values)
-        response = await self._inner.invoke(target, body)
+        overridable = self._overridable
+        if overridable is not None:
+            response = await overridable.invoke(target, body, overrides)
+        else:
+            response = await self._inner.invoke(target, body)
         if not response.prepared:
-            self._response_head(response, values)
+            if changes_head:
+                self._response_head(response, values)
             if self._response_body is not None and isinstance(response, web.Response):
                 self._response_payload(response, values)
         return response
@@ -499,7 +550,7 @@ class TransformedIntegration:
             query = MultiDict(request.query)
             _apply_fields(query, self._request_query, values, headers=False)
             rel_url = request.rel_url.with_query(list(query.items()))
-        if self._takes_overrides:
+        if self._overridable is not None:
             overrides.headers = headers
             overrides.url = rel_url
             return request

@@ -70,8 +70,8 @@ class OperationView:
     signature_lines: tuple[str, ...]
     params_lines: tuple[str, ...]  # the parameter check call, or nothing
     body_lines: tuple[str, ...]  # the body check call, or nothing
-    # what the handler reads the body from: a transformed operation reads it through a
-    # clone, so the transform can still clone the request afterwards
+    # what the handler reads the body from: a transformed operation whose integration
+    # gets a cloned request reads it through a clone, since a read request cannot be cloned
     body_source: str
     route_lines: tuple[str, ...]  # the ROUTES.add(...) statement after the handler, laid out
 
@@ -417,7 +417,10 @@ def _operation_view(
         )
         if body_function
         else (),
-        body_source="request.clone()" if op.transform is not None else "request",
+        # the http_proxy takes a transform's result as request state and never clones
+        body_source="request.clone()"
+        if op.transform is not None and op.integration.kind != "http_proxy"
+        else "request",
         route_lines=tuple(layout("ROUTES.add(" + ", ".join(route_args) + ")")),
     )
 

@@ -3,7 +3,7 @@
 A page served from one loopback origin calls the gateway on another origin with
 ``fetch()``, a custom header and ``credentials: 'include'``. The browser itself runs
 the CORS protocol (preflight, credentials check, exposed headers); the gateway is
-the project's real ``build_gateway_app`` with ``cors_middleware`` wrapped around it.
+the project's real ``build_gateway_app`` with the CORS middleware form wrapped around it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from aiohttp.typedefs import Handler
 from gatewright import runtime as gw
 from gatewright.runtime.cors import (
     CorsPolicy,
-    cors_middleware,
-    cors_on_response_prepare,
+    cors_for,
     operation_locator,
 )
 
@@ -142,10 +141,11 @@ def gateway_app(allowed_origin: str) -> web.Application:
         request.app[SEEN].append(f"{request.method} {request.path} {request.headers.get('Origin')}")
         return await handler(request)
 
-    cors = cors_middleware(policy=policy, locate=operation_locator(state.router))
-    app.middlewares.insert(0, cors)
+    cors = cors_for(policy=policy, locate=operation_locator(state.router))
+    assert cors is not None
+    app.middlewares.insert(0, cors.middleware())
     app.middlewares.insert(0, record)
-    app.on_response_prepare.append(cors_on_response_prepare)
+    app.on_response_prepare.append(cors.on_response_prepare)
     return app
 
 

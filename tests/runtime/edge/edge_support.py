@@ -21,8 +21,7 @@ from gatewright.runtime.compression import (
 )
 from gatewright.runtime.cors import (
     CorsPolicy,
-    cors_middleware,
-    cors_on_response_prepare,
+    cors_for,
     operation_locator,
 )
 from gatewright.runtime.deprecation import (
@@ -32,10 +31,31 @@ from gatewright.runtime.deprecation import (
 )
 from gatewright.runtime.integration import IntegrationSpec, OperationHandler
 
-__all__ = ["ClientFactory", "ServerFactory", "edge_gateway", "route"]
+__all__ = ["DISPATCH_PATHS", "ClientFactory", "ServerFactory", "dispatch_through", "edge_gateway", "route"]
 
 ClientFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
+
+
+# A gateway process serves through direct_dispatch (gatewright.runtime.server); tests
+# run both it and aiohttp's own Application dispatch, which test servers use.
+DISPATCH_PATHS = ("aiohttp", "direct")
+
+
+def dispatch_through(
+    client: TestClient[web.Request, web.Application], path: str
+) -> TestClient[web.Request, web.Application]:
+    """Make ``client``'s server dispatch as a gateway process does when ``path`` is "direct".
+
+    Call before the first request: a connection reads the server's handler when it opens.
+    """
+    if path == "direct":
+        runner = client.server.runner
+        assert runner is not None and runner.server is not None
+        dispatch = gw.direct_dispatch(client.server.app)
+        assert dispatch is not None
+        runner.server.request_handler = dispatch
+    return client
 
 
 def route(
@@ -90,15 +110,15 @@ def edge_gateway(
     if compression is not None:
         outer.append(compression_middleware(policy=compression))
         app.on_response_prepare.append(compression_on_response_prepare)
-    if cors is not None or cors_operations:
-        outer.append(
-            cors_middleware(
-                policy=cors,
-                operations=cors_operations,
-                locate=operation_locator(state.router, base_path=state.base_path),
-            )
-        )
-        app.on_response_prepare.append(cors_on_response_prepare)
+    wired = cors_for(
+        policy=cors,
+        operations=cors_operations,
+        locate=operation_locator(state.router, base_path=state.base_path),
+    )
+    if wired is not None:
+        # a hand-assembled app: preflights through the middleware form
+        outer.append(wired.middleware())
+        app.on_response_prepare.append(wired.on_response_prepare)
     if deprecations:
         outer.append(deprecation_middleware(operations=deprecations))
         app.on_response_prepare.append(deprecation_on_response_prepare)

@@ -10,7 +10,14 @@ import json
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from edge_support import ClientFactory, ServerFactory, edge_gateway, route
+from edge_support import (
+    DISPATCH_PATHS,
+    ClientFactory,
+    ServerFactory,
+    dispatch_through,
+    edge_gateway,
+    route,
+)
 from gatewright import runtime as gw
 from gatewright.runtime.compression import CompressionPolicy, accepts_gzip
 
@@ -80,9 +87,10 @@ POLICY = CompressionPolicy(
 )
 
 
-@pytest.fixture
-async def client(aiohttp_client: ClientFactory) -> Client:
-    return await aiohttp_client(gateway(POLICY), auto_decompress=False)
+@pytest.fixture(params=DISPATCH_PATHS)
+async def client(aiohttp_client: ClientFactory, request: pytest.FixtureRequest) -> Client:
+    client = await aiohttp_client(gateway(POLICY), auto_decompress=False)
+    return dispatch_through(client, request.param)
 
 
 GZIP = {"Accept-Encoding": "gzip, deflate"}

@@ -7,7 +7,14 @@ from collections.abc import Sequence
 import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer, unused_port
-from edge_support import ClientFactory, ServerFactory, edge_gateway, route
+from edge_support import (
+    DISPATCH_PATHS,
+    ClientFactory,
+    ServerFactory,
+    dispatch_through,
+    edge_gateway,
+    route,
+)
 from gatewright import runtime as gw
 from gatewright.runtime.cors import CorsPolicy, add_vary
 from gatewright.runtime.stores import MemoryLimitStore
@@ -81,8 +88,10 @@ async def upstream(aiohttp_server: ServerFactory) -> TestServer:
     return await aiohttp_server(upstream_app())
 
 
-@pytest.fixture
-async def client(upstream: TestServer, aiohttp_client: ClientFactory) -> Client:
+@pytest.fixture(params=DISPATCH_PATHS)
+async def client(
+    upstream: TestServer, aiohttp_client: ClientFactory, request: pytest.FixtureRequest
+) -> Client:
     limiter = Limiter(MemoryLimitStore(), fail_mode="closed", headers="ietf")
     throttle = throttle_middleware(
         limiter=limiter, operations={"limited": TokenBucket(rate=0.001, burst=1)}
@@ -93,7 +102,7 @@ async def client(upstream: TestServer, aiohttp_client: ClientFactory) -> Client:
         cors_operations={"internal": None, "admin": ADMIN_ONLY},
         extra=[throttle],
     )
-    return await aiohttp_client(app)
+    return dispatch_through(await aiohttp_client(app), request.param)
 
 
 def preflight_headers(
@@ -249,6 +258,14 @@ async def test_operation_override_policy(client: Client) -> None:
 
 
 # ------------------------------------------------------------------ actual answers
+
+
+async def test_expect_100_continue_is_served_with_cors_headers(client: Client) -> None:
+    resp = await client.post(
+        "/relay/items", data=b'{"a": 1}', expect100=True, headers={"Origin": APP}
+    )
+    assert resp.status == 200
+    assert resp.headers["Access-Control-Allow-Origin"] == APP
 
 
 async def test_actual_request_from_allowed_origin(client: Client) -> None:
