@@ -34,7 +34,7 @@ import itertools
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from itertools import chain
 
 from aiohttp import hdrs, web
@@ -42,7 +42,7 @@ from aiohttp.typedefs import Handler, Middleware
 from aiohttp.web_urldispatcher import AbstractRoute, UrlMappingMatchInfo
 
 from .config import ApiConfig
-from .context import REQUEST_ID, ROUTE_MATCH, RouteMatch
+from .context import REQUEST_ID, ROUTE_MATCH, RouteMatch, operation_scope
 from .errors import ConfigurationError, GatewayError
 from .features import GatewayFeatures, Preflight, build_features, resources_context
 from .integration import CURRENT_OPERATION, Route, RouteEntry, StartupContext
@@ -57,6 +57,7 @@ __all__ = [
     "direct_dispatch",
     "feature_chain",
     "gateway_handler",
+    "operation_chains",
     "request_id_of",
 ]
 
@@ -176,8 +177,36 @@ def feature_chain(middlewares: Sequence[Middleware], innermost: Handler) -> Hand
     return handler
 
 
+def operation_chains(
+    middlewares: Sequence[Middleware], operation_ids: Iterable[str]
+) -> dict[str, Handler | None]:
+    """Each operation's feature chain, without the middlewares scoped to other operations.
+
+    ``None`` for an operation no middleware acts on: the gateway calls its handler
+    directly. See :func:`gatewright.runtime.context.scoped`.
+    """
+    chains: dict[str, Handler | None] = {}
+    shared: dict[tuple[int, ...], Handler] = {}  # operations with the same middlewares
+    for operation_id in operation_ids:
+        acting = [
+            m
+            for m in middlewares
+            if (scope := operation_scope(m)) is None or operation_id in scope
+        ]
+        if not acting:
+            chains[operation_id] = None
+            continue
+        key = tuple(id(m) for m in acting)
+        if key not in shared:
+            shared[key] = feature_chain(acting, _call_operation)
+        chains[operation_id] = shared[key]
+    return chains
+
+
 def gateway_handler(
-    state: GatewayState, features: Handler | None, preflight: Preflight | None = None
+    state: GatewayState,
+    features: Mapping[str, Handler | None],
+    preflight: Preflight | None = None,
 ) -> Handler:
     """The one aiohttp handler of a gateway app: errors, routing, checks, then ``features``.
 
@@ -185,8 +214,9 @@ def gateway_handler(
     runs: no auth, no throttling); request id (propagated when well-formed, else generated); ``/healthz``
     and ``/readyz``; URL (414) and header (431) limits; the route match (404, 405 with
     ``Allow``), which sets ``request[ROUTE_MATCH]`` and ``request[CURRENT_OPERATION]``;
-    body size (413) and content type (415); then the feature middlewares and the
-    operation handler (``features`` is None when there are no feature middlewares). A :class:`GatewayError` from anywhere is rendered through the
+    body size (413) and content type (415); then the operation's feature middlewares
+    (``features``, by operation id, from :func:`operation_chains`; ``None`` or absent
+    where none acts) and the operation handler. A :class:`GatewayError` from anywhere is rendered through the
     gateway responses table, an aiohttp HTTP exception keeps its 4xx/5xx meaning, and
     anything else is logged with the request id and answers ``DEFAULT_5XX``.
 
@@ -258,9 +288,10 @@ def gateway_handler(
                         "UNSUPPORTED_MEDIA_TYPE",
                         f"content type {content_type or '(none)'} is not accepted here",
                     )
-            if features is None:
+            operation_chain = features.get(entry.route.operation_id)
+            if operation_chain is None:
                 return await entry.route.handler(request, entry.integration)
-            response = await features(request)
+            response = await operation_chain(request)
             # a feature middleware may answer by itself (a cache hit): tag it too
             if not response.prepared and "X-Request-Id" not in response.headers:
                 response.headers["X-Request-Id"] = request_id
@@ -431,8 +462,8 @@ def build_gateway_app(
             app.on_response_prepare.append(hook)
         if wired.cleanup:
             app.cleanup_ctx.append(resources_context(wired.cleanup))
-    chain = feature_chain(inner, _call_operation) if inner else None
-    handler = gateway_handler(state, chain, preflight)
+    chains = operation_chains(inner, (route.operation_id for route in routes))
+    handler = gateway_handler(state, chains, preflight)
     # DOTALL: a decoded %0A in the path must reach the gateway's router, not aiohttp's 404
     state.route = app.router.add_route("*", "/{tail:(?s:.*)}", handler)
     return app

@@ -43,7 +43,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from multidict import CIMultiDict
 
-from .context import PRINCIPAL, ROUTE_MATCH, RouteMatch
+from .context import PRINCIPAL, ROUTE_MATCH, RouteMatch, scoped
 from .errors import ConfigurationError, GatewayError, StoreError
 from .stores.base import CacheStore, StoreHealth
 
@@ -333,4 +333,4 @@ def cache_middleware(*, cache: ResponseCache, policies: Mapping[str, CachePolicy
             return await handler(request)
         return await cache.respond(request, handler, match, policy)
 
-    return response_cache
+    return scoped(response_cache, policy_table)

@@ -7,12 +7,21 @@ what authentication established from ``request[PRINCIPAL]``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
-__all__ = ["PRINCIPAL", "REQUEST_ID", "ROUTE_MATCH", "Principal", "RouteMatch"]
+__all__ = [
+    "PRINCIPAL",
+    "REQUEST_ID",
+    "ROUTE_MATCH",
+    "Principal",
+    "RouteMatch",
+    "operation_scope",
+    "scoped",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +50,25 @@ class Principal:
 ROUTE_MATCH = web.RequestKey("gatewright_route_match", RouteMatch)
 PRINCIPAL = web.RequestKey("gatewright_principal", Principal)
 REQUEST_ID = web.RequestKey("gatewright_request_id", str)
+
+
+_SCOPE_ATTRIBUTE = "gatewright_operations"
+
+
+def scoped(middleware: Middleware, operations: Iterable[str] | None) -> Middleware:
+    """Declare that a feature middleware acts only on ``operations`` (``None``: on all).
+
+    The gateway composes each operation's middlewares once, at start-up, and leaves
+    out those that would only pass its requests on, so they cost nothing per request
+    there. Only declare a scope where the middleware does nothing at all for the
+    other operations.
+    """
+    if operations is not None:
+        setattr(middleware, _SCOPE_ATTRIBUTE, frozenset(operations))
+    return middleware
+
+
+def operation_scope(middleware: Middleware) -> frozenset[str] | None:
+    """The operations :func:`scoped` declared for ``middleware``; ``None`` for all."""
+    scope: frozenset[str] | None = getattr(middleware, _SCOPE_ATTRIBUTE, None)
+    return scope

@@ -56,7 +56,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from .auth.sigv4 import SigV4Credential
-from .context import PRINCIPAL, ROUTE_MATCH, Principal
+from .context import PRINCIPAL, ROUTE_MATCH, Principal, scoped
 from .errors import ConfigurationError, GatewayError, StoreError
 from .quota import QuotaPolicy
 from .stores.base import QuotaPeriod, StoreHealth
@@ -844,4 +844,4 @@ def api_key_middleware(*, authenticator: ApiKeyAuthenticator, required: Collecti
         request[PRINCIPAL] = principal
         return await handler(request)
 
-    return api_key
+    return scoped(api_key, required_ops)

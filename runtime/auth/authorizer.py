@@ -241,6 +241,10 @@ class CustomAuthorizer:
     ) -> str:
         return f"Custom realm={quote_auth_param(self._scheme)}"
 
+    @property
+    def forwards_headers(self) -> bool:
+        return True  # the context it passes is open-ended
+
     def is_reserved_header(self, name: str) -> bool:
         return name.lower().startswith(self._prefix)
 

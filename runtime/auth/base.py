@@ -63,6 +63,11 @@ class Authenticator(Protocol):
 class ForwardsIdentity(Protocol):
     """A scheme that passes verified identity upstream as request headers."""
 
+    @property
+    def forwards_headers(self) -> bool:
+        """False when, as configured, it passes no headers (nothing to reserve)."""
+        ...
+
     def is_reserved_header(self, name: str) -> bool:
         """True for headers only the gateway may set; client copies are removed."""
         ...

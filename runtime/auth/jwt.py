@@ -157,6 +157,10 @@ class JwtAuthenticator:
             params.append(f"scope={quote_auth_param(' '.join(scopes))}")
         return "Bearer " + ", ".join(params)
 
+    @property
+    def forwards_headers(self) -> bool:
+        return bool(self._reserved)
+
     def is_reserved_header(self, name: str) -> bool:
         return name.lower() in self._reserved
 

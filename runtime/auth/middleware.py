@@ -23,7 +23,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from multidict import CIMultiDict
 
-from ..context import PRINCIPAL, ROUTE_MATCH
+from ..context import PRINCIPAL, ROUTE_MATCH, scoped
 from ..errors import ConfigurationError
 from .base import Authenticator, ForwardsIdentity, VerifiesBody
 from .policy import IpPolicy
@@ -97,6 +97,8 @@ def auth_middleware(
         raise ConfigurationError(
             "a scheme cannot both verify the body and forward identity headers"
         )
+    # only schemes that pass headers as configured need client copies stripped
+    forwarders = [s for s in forwarders if s.forwards_headers]
 
     # Decided once per header name: the reserved-name rules are fixed at start-up.
     # Bounded, because header names are chosen by clients.
@@ -146,4 +148,9 @@ def auth_middleware(
             original[PRINCIPAL] = outcome.principal  # for outer middlewares (access log)
         return await handler(request)
 
-    return authenticate
+    # Every request is looked at while client copies of identity headers must be
+    # stripped, a resource policy applies or the API has default security; otherwise
+    # only operations with security requirements are.
+    if forwarders or resource_policy is not None or default:
+        return authenticate
+    return scoped(authenticate, [op for op, requirements in by_operation.items() if requirements])
