@@ -161,11 +161,6 @@ def _from_http_exception(exc: web.HTTPException) -> GatewayError:
     return GatewayError(response_type, exc.reason if status < 500 else None)
 
 
-async def _call_operation(request: web.Request) -> web.StreamResponse:
-    entry = request[CURRENT_OPERATION]
-    return await entry.route.handler(request, entry.integration)
-
-
 def feature_chain(middlewares: Sequence[Middleware], innermost: Handler) -> Handler:
     """Compose ``@web.middleware`` functions around ``innermost`` once, at start-up.
 
@@ -178,16 +173,17 @@ def feature_chain(middlewares: Sequence[Middleware], innermost: Handler) -> Hand
 
 
 def operation_chains(
-    middlewares: Sequence[Middleware], operation_ids: Iterable[str]
+    middlewares: Sequence[Middleware], entries: Iterable[RouteEntry]
 ) -> dict[str, Handler | None]:
     """Each operation's feature chain, without the middlewares scoped to other operations.
 
-    ``None`` for an operation no middleware acts on: the gateway calls its handler
-    directly. See :func:`gatewright.runtime.context.scoped`.
+    The innermost handler is the operation's own, bound to its integration. ``None``
+    for an operation no middleware acts on: the gateway calls its handler directly.
+    See :func:`gatewright.runtime.context.scoped`.
     """
     chains: dict[str, Handler | None] = {}
-    shared: dict[tuple[int, ...], Handler] = {}  # operations with the same middlewares
-    for operation_id in operation_ids:
+    for entry in entries:
+        operation_id = entry.route.operation_id
         acting = [
             m
             for m in middlewares
@@ -196,10 +192,8 @@ def operation_chains(
         if not acting:
             chains[operation_id] = None
             continue
-        key = tuple(id(m) for m in acting)
-        if key not in shared:
-            shared[key] = feature_chain(acting, _call_operation)
-        chains[operation_id] = shared[key]
+        operation = functools.partial(entry.route.handler, integration=entry.integration)
+        chains[operation_id] = feature_chain(acting, operation)
     return chains
 
 
@@ -418,10 +412,12 @@ def build_gateway_app(
         api=api, stage=stage, stage_variables=stage_variables, env=environment, app=app
     )
     problems: list[str] = []
+    entries: list[RouteEntry] = []
     for route in routes:
         try:
             entry = _entry_for(route, api.limits.max_body_bytes, context)
             router.add(route.method, route.segments, entry, label=f"operation {route.operation_id}")
+            entries.append(entry)
         except ConfigurationError as exc:
             if str(exc) not in problems:
                 problems.append(str(exc))
@@ -462,7 +458,7 @@ def build_gateway_app(
             app.on_response_prepare.append(hook)
         if wired.cleanup:
             app.cleanup_ctx.append(resources_context(wired.cleanup))
-    chains = operation_chains(inner, (route.operation_id for route in routes))
+    chains = operation_chains(inner, entries)
     handler = gateway_handler(state, chains, preflight)
     # DOTALL: a decoded %0A in the path must reach the gateway's router, not aiohttp's 404
     state.route = app.router.add_route("*", "/{tail:(?s:.*)}", handler)

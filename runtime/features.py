@@ -39,7 +39,7 @@ from .auth.sigv4 import CredentialStore, SigV4Authenticator, SigV4Credential, Si
 from .cache import CachePolicy, ResponseCache, cache_middleware
 from .compression import CompressionPolicy, compression_middleware, compression_on_response_prepare
 from .config import OpenApiDocument
-from .context import Principal
+from .context import Principal, scoped
 from .cors import CorsPolicy, cors_for
 from .deprecation import DeprecationNotice, deprecation_middleware, deprecation_on_response_prepare
 from .errors import ConfigurationError, GatewayError
@@ -348,16 +348,15 @@ def build_features(
         limiter = Limiter(
             limit_store, fail_mode=features.store.fail_mode, headers=features.rate_limit_headers
         )
-        inner.append(
-            throttle_middleware(
-                limiter=limiter,
-                plans=features.usage_plans,
-                operations=features.operation_throttles,
-                api=features.api_throttle,
-                account=features.account_throttle,
-                stage=stage,
-            )
+        throttle = throttle_middleware(
+            limiter=limiter,
+            plans=features.usage_plans,
+            operations=features.operation_throttles,
+            api=features.api_throttle,
+            account=features.account_throttle,
+            stage=stage,
         )
+        inner.append(scoped(throttle, _throttled_operations(features)))
 
     # -- response cache, after auth so the principal is part of the key
     if features.cache_policies:
@@ -370,6 +369,36 @@ def build_features(
         )
     return FeatureMiddlewares(
         inner=inner, outer=outer, prepare_hooks=hooks, cleanup=closers, preflight=preflight
+    )
+
+
+def _throttled_operations(features: GatewayFeatures) -> frozenset[str] | None:
+    """The operations the throttle middleware can act on; ``None`` for every one.
+
+    Every one under an API or account throttle. Otherwise those with their own
+    throttle, and those whose callers can carry a usage plan: the plan comes with an
+    API key (``apiKeyRequired``) or a key-store credential (apiKey and SigV4 schemes)
+    that a security requirement accepts.
+    """
+    if features.api_throttle is not None or features.account_throttle is not None:
+        return None
+    key_schemes = {
+        name
+        for name, spec in features.schemes.items()
+        if isinstance(spec, ApiKeyScheme | SigV4Scheme)
+    }
+
+    def accepts_keys(requirements: Requirements) -> bool:
+        return any(name in key_schemes for requirement in requirements for name in requirement)
+
+    if accepts_keys(features.security):
+        return None  # operations without their own security inherit it
+    return frozenset(
+        {
+            *features.key_required,
+            *features.operation_throttles,
+            *(op for op, reqs in features.operation_security.items() if accepts_keys(reqs)),
+        }
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol
@@ -63,7 +63,13 @@ class IntegrationSpec(Protocol):
     def build(self, context: StartupContext, route: Route) -> Integration: ...
 
 
-OperationHandler = Callable[[web.Request, Integration], Awaitable[web.StreamResponse]]
+class OperationHandler(Protocol):
+    """A generated operation handler: validation, then ``integration``. The gateway may
+    pass ``integration`` by keyword (it binds it once per route), so the name is fixed."""
+
+    def __call__(
+        self, request: web.Request, integration: Integration
+    ) -> Awaitable[web.StreamResponse]: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
