@@ -21,7 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol, TypeAlias
+from typing import Literal, NamedTuple, Protocol, TypeAlias
 
 from ..errors import ConfigurationError
 
@@ -84,13 +84,14 @@ class QuotaRequest:
             )
 
 
-@dataclass(frozen=True, slots=True)
-class LevelState:
+class LevelState(NamedTuple):
     """What one level looks like after the admission decision.
 
     ``remaining`` is whole tokens (bucket) or requests (quota) left; ``reset_after``
     is seconds until the next token (bucket) or until the window ends (quota).
-    ``limit`` is the bucket's burst or the quota's limit.
+    ``limit`` is the bucket's burst or the quota's limit. Named tuples (immutable)
+    rather than frozen dataclasses, which cost twice as much to build, here once per
+    level of every throttled request.
     """
 
     limit: int
@@ -99,8 +100,7 @@ class LevelState:
     rejected: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Admission:
+class Admission(NamedTuple):
     """The outcome of :meth:`LimitStore.admit`.
 
     ``buckets`` and ``quotas`` are in the order they were passed. When the request
