@@ -409,7 +409,10 @@ class HttpProxy:
         deadlines = self._pool.deadlines
         task = deadlines.start(asyncio.get_running_loop().time() + self._timeout)
         try:
-            upstream = await self._open(method, url, headers, data)
+            try:  # here rather than in a helper: one coroutine less per request
+                upstream = await self._pool.send(method, url, headers, data)
+            except aiohttp.ClientError as failed:
+                upstream = await self._retry(method, url, headers, data, failed)
             try:
                 out = self._response_headers(request, upstream)
                 length = upstream.content_length
@@ -435,32 +438,19 @@ class HttpProxy:
         finally:
             deadlines.finish(task)
 
-    async def _open(
-        self,
-        method: str,
-        url: URL,
-        headers: list[tuple[str, str]],
-        data: bytes | aiohttp.StreamReader | None,
-    ) -> aiohttp.ClientResponse:
-        try:
-            return await self._pool.send(method, url, headers, data)
-        except aiohttp.ClientConnectionError as refused:
-            return await self._retry(method, url, headers, data, refused)
-        except aiohttp.ClientError as failed:
-            _log.warning("integration failure for %s %s: %s", method, url.with_query(None), failed)
-            raise GatewayError("INTEGRATION_FAILURE") from None
-
     async def _retry(
         self,
         method: str,
         url: URL,
         headers: list[tuple[str, str]],
         data: bytes | aiohttp.StreamReader | None,
-        first: aiohttp.ClientConnectionError,
+        first: aiohttp.ClientError,
     ) -> aiohttp.ClientResponse:
-        """After a connection failure: retry idempotent requests whose body can be resent."""
+        """After a failure: a connection failure retries idempotent requests whose body
+        can be resent; anything else, and the last failure, answers 502."""
         replayable = not isinstance(data, aiohttp.StreamReader)
-        attempts = 1 + (self._retries if replayable and method in _IDEMPOTENT else 0)
+        retryable = isinstance(first, aiohttp.ClientConnectionError) and replayable
+        attempts = 1 + (self._retries if retryable and method in _IDEMPOTENT else 0)
         failure: aiohttp.ClientError = first
         for attempt in range(2, attempts + 1):
             _log.info(
@@ -488,7 +478,7 @@ class HttpProxy:
         if connection is not None:
             drop = _RESPONSE_DROP | {token.strip().lower() for token in connection.split(",")}
         headers: CIMultiDict[str] = CIMultiDict(
-            (k, v) for k, v in upstream.headers.items() if k.lower() not in drop
+            [(k, v) for k, v in upstream.headers.items() if k.lower() not in drop]
         )
         headers.add("X-Request-Id", request[REQUEST_ID])  # upstream's own was dropped
         return headers
