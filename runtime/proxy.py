@@ -190,8 +190,10 @@ class ClientPool:
         if protocol is None:  # connect() always returns an open connection
             connection.close()
             raise aiohttp.ServerDisconnectedError()
+        # as ClientSession.request sets them: a body with neither a length nor chunked
+        # framing ends when the upstream closes the connection
         protocol.set_response_params(
-            timer=_NO_TIMER, skip_payload=method == "HEAD", auto_decompress=False
+            timer=_NO_TIMER, skip_payload=method == "HEAD", read_until_eof=True, auto_decompress=False
         )
         try:
             response = await request.send(connection)
@@ -224,7 +226,8 @@ def _direct_send_supported() -> bool:
         return False
     return (
         {"headers", "skip_auto_headers", "data", "loop", "timer", "session"} <= request_options.keys()
-        and {"timer", "skip_payload", "auto_decompress"} <= response_options.keys()
+        and {"timer", "skip_payload", "read_until_eof", "auto_decompress"}
+        <= response_options.keys()
         and list(connect_options) == ["self", "req", "traces", "timeout"]
         and callable(getattr(aiohttp.ClientRequest, "send", None))
         and callable(getattr(aiohttp.ClientResponse, "start", None))

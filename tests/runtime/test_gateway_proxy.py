@@ -199,6 +199,30 @@ async def stale_connection_upstream() -> tuple[asyncio.Server, list[int]]:
     return server, requests_per_connection
 
 
+async def test_a_body_that_ends_when_the_upstream_closes_is_relayed_whole(
+    aiohttp_client: ClientFactory, send_path: str
+) -> None:
+    # HTTP/1.1 allows a response with neither Content-Length nor chunked framing: its
+    # body is everything until the connection closes (RFC 9112 section 6.3)
+    body = b"close-delimited " * 1000
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n")
+        writer.write(body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    routes = [proxy_route("get", "GET", (("static", "x"),), (gw.Text("/x"),))]
+    async with server:
+        client = await aiohttp_client(gateway(f"http://127.0.0.1:{port}", routes))
+        resp = await client.get("/x")
+        assert resp.status == 200
+        assert await resp.read() == body
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_a_kept_alive_connection_the_upstream_closed_is_retried_when_idempotent(
     aiohttp_client: ClientFactory, send_path: str, method: str
