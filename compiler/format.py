@@ -12,38 +12,65 @@ exactly what black gives for the whole module; a test holds it to that.
 
 Emitters that print black's style themselves (the SDK) hand over
 :class:`PreformattedSource` modules: those skip black, except for the blocks that
-hold a line the emitter could not vouch for.
+hold a line the emitter could not vouch for, and black is not even imported when
+no block needs it.
 """
 
 from __future__ import annotations
 
-import ast
+import functools
 import hashlib
 import itertools
 import multiprocessing
+import multiprocessing.process
 import os
 import re
+import symtable
 import tempfile
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
+from multiprocessing.connection import Connection
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path, PurePosixPath
-
-import black
-from black.mode import TargetVersion
+from typing import TYPE_CHECKING
 
 from .diagnostics import SpecError
 from .emit.base import EmitOptions, FileTree
 from .emit.layout import PreformattedSource
 from .ir.nodes import Api
 
+if TYPE_CHECKING:
+    import black
+
 __all__ = ["BLACK_MODE", "FormatCache", "format_source", "format_tree", "header_lines", "split_blocks"]
 
-BLACK_MODE = black.Mode(target_versions={TargetVersion.PY311}, line_length=88)
+# black's settings for generated code; made on first use (see ``__getattr__``)
+BLACK_MODE: black.Mode
+
 _BLOCK_START = re.compile(r"^(?:async def |def |class |@)")
 _TRAILING_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n)*\Z")
 _PARALLEL_MIN_LINES = 4000  # below this, process start-up costs more than it saves
-_CACHE_SALT = f"black={metadata.version('black')};mode={BLACK_MODE!r}".encode()
+
+
+@functools.cache
+def _black_mode() -> black.Mode:
+    # black is imported on first use: a tenth of a second, and SDK output that
+    # the emitter laid out itself never needs it
+    import black
+    from black.mode import TargetVersion
+
+    return black.Mode(target_versions={TargetVersion.PY311}, line_length=88)
+
+
+def __getattr__(name: str) -> black.Mode:
+    if name == "BLACK_MODE":
+        return _black_mode()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _cache_salt() -> bytes:
+    return f"black={metadata.version('black')};mode={_black_mode()!r}".encode()
 
 
 def header_lines(api: Api, options: EmitOptions) -> list[str]:
@@ -54,7 +81,9 @@ def header_lines(api: Api, options: EmitOptions) -> list[str]:
 
 
 def format_source(text: str) -> str:
-    return black.format_str(text, mode=BLACK_MODE)
+    import black
+
+    return black.format_str(text, mode=_black_mode())
 
 
 def split_blocks(text: str) -> list[str]:
@@ -96,7 +125,7 @@ class FormatCache:
     def _path(self, block: str) -> Path | None:
         if self.root is None:
             return None
-        digest = hashlib.sha256(_CACHE_SALT + block.encode()).hexdigest()
+        digest = hashlib.sha256(_cache_salt() + block.encode()).hexdigest()
         return self.root / digest[:2] / digest
 
     def get(self, block: str) -> str | None:
@@ -122,20 +151,19 @@ class FormatCache:
             pass  # a cache that cannot be written only costs speed
 
 
-def _format_block(block: str) -> str:
-    return black.format_str(block, mode=BLACK_MODE)
-
-
 _BLACK, _PARSE = "black", "parse"
 _PARSE_SPEEDUP = 16  # parsing a line costs about this much less than black on it
 
 
 def _run_job(job: tuple[str, str]) -> str:
-    """Format a block with black, or check that a pre-formatted module parses."""
+    """Format a block with black, or check that a pre-formatted module compiles."""
     kind, text = job
     if kind == _BLACK:
-        return _format_block(text)
-    compile(text, "<generated>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        return format_source(text)
+    # the symbol table is built from the parse, without the AST objects, so it costs
+    # less than ``ast.parse``, and it also rejects what the parser lets through
+    # (a parameter named twice)
+    symtable.symtable(text, "<generated>", "exec")
     return ""
 
 
@@ -189,30 +217,15 @@ def _format_modules(
             else:
                 todo.append(block)
     # black would reject a module that does not parse; a module that skips black
-    # is parsed instead, so that a layout bug fails the compile rather than
-    # writing broken code
+    # is compiled as far as its symbol table instead, so that a layout bug fails
+    # the compile rather than writing broken code
     trusted = [text for text in modules.values() if isinstance(text, PreformattedSource)]
     jobs = [(_BLACK, block) for block in todo] + [(_PARSE, text) for text in trusted]
     pending_lines = sum(b.count("\n") for b in todo) + sum(t.count("\n") for t in trusted) // _PARSE_SPEEDUP
-    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1, 8)
-    # with work for this process too (``meanwhile``), a smaller batch is worth a pool
+    # with work for this process too (``meanwhile``), a smaller batch is worth helpers
     enough = _PARALLEL_MIN_LINES if meanwhile is None else _PARALLEL_MIN_LINES // 8
-    if workers > 1 and pending_lines >= enough:
-        ctx = multiprocessing.get_context("fork") if hasattr(os, "fork") else None
-        # longest first, in small chunks, so that no worker is left with a long tail
-        order = sorted(range(len(jobs)), key=lambda i: (-len(jobs[i][1]) // (1 if jobs[i][0] == _BLACK else _PARSE_SPEEDUP), i))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            chunk = max(1, len(jobs) // (workers * 32))
-            pending = pool.map(_run_job, [jobs[i] for i in order], chunksize=chunk)
-            if meanwhile is not None:
-                meanwhile()  # this process would only wait for the pool
-            outputs = [""] * len(jobs)
-            for i, formatted in zip(order, pending, strict=True):
-                outputs[i] = formatted
-    else:
-        outputs = [_run_job(job) for job in jobs]
-        if meanwhile is not None:
-            meanwhile()
+    helpers = _cpu_count() - 1 if pending_lines >= enough else 0
+    outputs = _run_jobs(jobs, helpers, meanwhile)
     results = outputs[: len(todo)]
     for block, formatted in zip(todo, results, strict=True):
         done[block] = formatted
@@ -222,6 +235,109 @@ def _format_modules(
         formatted_parts = [done[b].strip("\n") for b in parts]
         out[path] = "\n\n\n".join(formatted_parts) + "\n" if formatted_parts else ""
     return out
+
+
+def _cpu_count() -> int:
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(usable, 8)
+
+
+_CLAIM = 4  # jobs claimed at a time: few enough to balance, enough to keep the lock cold
+
+
+def _claim_jobs(order: Sequence[int], next_job: Synchronized[int]) -> Iterator[int]:
+    """Job indexes for this process, claimed from a counter every process shares."""
+    while True:
+        with next_job.get_lock():
+            start = next_job.value
+            next_job.value = start + _CLAIM
+        if start >= len(order):
+            return
+        yield from order[start : start + _CLAIM]
+
+
+def _helper(jobs: Sequence[tuple[str, str]], order: Sequence[int], next_job: Synchronized[int], conn: Connection) -> None:
+    """A forked helper: runs jobs until none are left, then sends its results."""
+    done: dict[int, str] = {}
+    try:
+        for i in _claim_jobs(order, next_job):
+            done[i] = _run_job(jobs[i])
+        conn.send((done, None))
+    except Exception as exc:
+        with next_job.get_lock():
+            next_job.value = len(order)  # the compile fails: the others can stop
+        conn.send((done, exc))
+    finally:
+        conn.close()
+
+
+def _run_jobs(jobs: Sequence[tuple[str, str]], helpers: int, meanwhile: Callable[[], None] | None) -> list[str]:
+    """Every job's output, computed here and in ``helpers`` forked processes.
+
+    The processes take jobs from one shared counter, longest first, so none is left
+    with a long tail whatever else the machine is doing; this process runs
+    ``meanwhile`` first, then joins in. The helpers inherit the jobs through fork,
+    so only their results cross a pipe.
+    """
+    # longest first: parsing a line costs about _PARSE_SPEEDUP times less than black on it
+    order = sorted(range(len(jobs)), key=lambda i: (-len(jobs[i][1]) // (1 if jobs[i][0] == _BLACK else _PARSE_SPEEDUP), i))
+    next_job, started = _start_helpers(jobs, order, helpers)
+    outputs: dict[int, str] = {}
+    failure: Exception | None = None
+    try:
+        if meanwhile is not None:
+            meanwhile()
+        for i in order if next_job is None else _claim_jobs(order, next_job):
+            outputs[i] = _run_job(jobs[i])
+    except Exception as exc:
+        failure = exc
+    finally:
+        if next_job is not None and failure is not None:
+            with next_job.get_lock():
+                next_job.value = len(order)  # the compile fails: the helpers can stop
+        for helper, receiver in started:
+            try:
+                done, error = receiver.recv()
+                outputs.update(done)
+                failure = failure or error
+            except (EOFError, OSError):
+                pass  # the helper died: its jobs are run again below
+            finally:
+                receiver.close()
+                helper.join()
+    if failure is not None:
+        raise failure
+    for i in order:
+        if i not in outputs:
+            outputs[i] = _run_job(jobs[i])
+    return [outputs[i] for i in range(len(jobs))]
+
+
+def _start_helpers(
+    jobs: Sequence[tuple[str, str]], order: Sequence[int], helpers: int
+) -> tuple[Synchronized[int] | None, list[tuple[multiprocessing.process.BaseProcess, Connection]]]:
+    """The shared job counter and the helpers started on it (none when processes
+    cannot be had: this process then does every job)."""
+    started: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+    if helpers <= 0 or "fork" not in multiprocessing.get_all_start_methods():
+        return None, started
+    ctx = multiprocessing.get_context("fork")
+    try:
+        next_job = ctx.Value("q", 0)
+    except OSError:  # no shared memory or semaphores here
+        return None, started
+    for _ in range(helpers):
+        receiver, sender = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=_helper, args=(jobs, order, next_job, sender), daemon=True)
+        try:
+            process.start()
+        except OSError:
+            receiver.close()
+            sender.close()
+            break
+        sender.close()
+        started.append((process, receiver))
+    return next_job, started
 
 
 def format_tree(

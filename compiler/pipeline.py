@@ -8,6 +8,7 @@ when there are errors and never writes a partial output.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import multiprocessing
 import multiprocessing.process
@@ -94,21 +95,94 @@ def load_and_validate(path: Path, diags: Diagnostics, locator: Locator | None = 
 
 # Below this many paths the OpenAPI validator finishes before a process would start.
 _BACKGROUND_VALIDATION_MIN_PATHS = 100
+# From this size on, a spec file is worth validating in a process started before it
+# is even loaded (see _ValidatorProcess).
+_EARLY_VALIDATION_MIN_BYTES = 256 * 1024
+# what validate_openapi imports first: a third of a second, paid while the spec loads
+_VALIDATOR_MODULE = "openapi_spec_validator.validation.validators"
+
+
+class _ValidatorProcess:
+    """A forked process for openapi-spec-validator, started before the spec is loaded.
+
+    The validator's own import takes a third of a second; the process pays it while
+    this one loads the spec, then receives the loaded spec (pickled: a few
+    hundredths of a second for a big spec) and validates it.
+    """
+
+    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
+        self._process = process
+        self._conn = conn
+
+    @classmethod
+    def start(cls, path: Path) -> _ValidatorProcess | None:
+        """The process for a big spec file, or None (small file, or no fork)."""
+        try:
+            big = path.stat().st_size >= _EARLY_VALIDATION_MIN_BYTES
+        except OSError:
+            return None  # the loader reports it
+        if not big or "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        ctx = multiprocessing.get_context("fork")
+        conn, child_conn = ctx.Pipe()
+        process = ctx.Process(target=_validate_when_sent, args=(child_conn,), daemon=True)
+        try:
+            process.start()
+        except OSError:
+            conn.close()
+            child_conn.close()
+            return None
+        child_conn.close()
+        return cls(process, conn)
+
+    def send(self, spec: LoadedSpec) -> Connection | None:
+        """Hand ``spec`` over; the connection its diagnostics will come from, or None
+        when it could not be sent (the process is stopped then)."""
+        try:
+            self._conn.send(spec)
+        except Exception:  # a document pickle cannot take, or the process died
+            self.cancel()
+            return None
+        return self._conn
+
+    def cancel(self) -> None:
+        self._conn.close()
+        self._process.terminate()
+        self._process.join()
+
+    def join(self) -> None:
+        self._process.join()
+
+
+def _validate_when_sent(conn: Connection) -> None:
+    importlib.import_module(_VALIDATOR_MODULE)
+    try:
+        spec: LoadedSpec = conn.recv()
+    except (EOFError, OSError):
+        return  # the spec did not load
+    _validate_in_child(spec, conn)
 
 
 class _OpenApiCheck:
-    """openapi-spec-validator on a spec, in a forked process when the spec is big.
+    """openapi-spec-validator on a spec, in another process when the spec is big.
 
     The validator is the slowest part of building the IR (seconds on big specs)
     and only reports; nothing downstream reads its result except the decision to
     stop. So it runs beside the IR builder, and an IR built from a spec it rejects
-    is thrown away.
+    is thrown away. The process is either started before loading
+    (:class:`_ValidatorProcess`, for a big file) or forked once the spec is loaded
+    (a big spec spread over small files), so the spec need not be sent.
     """
 
-    def __init__(self, spec: LoadedSpec) -> None:
+    def __init__(self, spec: LoadedSpec, early: _ValidatorProcess | None = None) -> None:
         self.spec = spec
         self._conn: Connection | None = None
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self._process: _ValidatorProcess | multiprocessing.process.BaseProcess | None = None
+        if early is not None:
+            self._conn = early.send(spec)
+            if self._conn is not None:
+                self._process = early
+                return
         paths = spec.document.get("paths")
         big = isinstance(paths, dict) and len(paths) >= _BACKGROUND_VALIDATION_MIN_PATHS
         if big and "fork" in multiprocessing.get_all_start_methods():
@@ -180,15 +254,22 @@ class _PendingBuild:
     @classmethod
     def start(cls, path: Path, options: BuildOptions | None, locator: Locator | None) -> _PendingBuild:
         diags = Diagnostics()
+        early = _ValidatorProcess.start(path)
         try:
             spec = load(path, diags)
         except LoadFailed as exc:
+            if early is not None:
+                early.cancel()
             if locator is not None:
                 locator.files.extend(exc.files.values())
             return cls(diags)
+        except BaseException:
+            if early is not None:
+                early.cancel()
+            raise
         if locator is not None:
             locator.specs.append(spec)
-        pending = cls(diags, _OpenApiCheck(spec))
+        pending = cls(diags, _OpenApiCheck(spec, early))
         validate_x_gateway(spec, pending.x_gateway)
         if not pending.x_gateway.has_errors:
             try:

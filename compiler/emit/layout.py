@@ -14,9 +14,10 @@ black, so a miss costs time, never correctness.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -145,8 +146,12 @@ _SIGNIFICANT = re.compile(r"""[\\'"#()\[\]{}]""")
 _CONDITION_OPERATORS = (" or ", " and ", " + ")
 
 
-def _brackets(text: str) -> dict[int, int] | None:
+@functools.lru_cache(maxsize=1 << 14)
+def _brackets(text: str) -> Mapping[int, int] | None:
     """Matching bracket positions (opening -> closing) outside string literals.
+
+    Kept for the texts seen last (read-only, hence a ``Mapping``): laying out one
+    line asks about the same text and its parts several times.
 
     None when the text is not a balanced line of code this layout understands.
     """
@@ -265,7 +270,7 @@ def layout_line(indent: int, text: str) -> list[str]:
     return _layout_trailing_bracket(indent, text, pairs, suffix="")
 
 
-def _layout_condition(indent: int, text: str, pairs: dict[int, int]) -> list[str]:
+def _layout_condition(indent: int, text: str, pairs: Mapping[int, int]) -> list[str]:
     """``if ... not (a or b):`` and ``if (a + b) != 1:``, split inside the parentheses.
 
     black wraps a long condition in parentheses of its own, unless the condition
@@ -336,7 +341,7 @@ def _top_level_split(text: str, operator: str) -> list[str]:
 
 
 def _layout_trailing_bracket(
-    indent: int, text: str, pairs: dict[int, int], *, suffix: str
+    indent: int, text: str, pairs: Mapping[int, int], *, suffix: str
 ) -> list[str]:
     pad = "    " * indent
     whole = [pad + text + suffix]
@@ -420,8 +425,16 @@ def sdk_lines(indent: int, text: str) -> str:
     indentation (a template writes that). A shape this module does not know is
     returned on one line and recorded as a miss.
     """
+    laid = _sdk_laid_out(indent, text)
+    return unsure(text) if laid is None else laid
+
+
+# Generated modules repeat many lines (signatures, field specs); laying one out
+# is pure, so the answers are kept for the lines seen last.
+@functools.lru_cache(maxsize=1 << 15)
+def _sdk_laid_out(indent: int, text: str) -> str | None:
     lines = _sdk_layout(" " * indent, text)
-    return unsure(text) if lines is None else "\n".join(lines)[indent:]
+    return None if lines is None else "\n".join(lines)[indent:]
 
 
 def unsure(text: str) -> str:
@@ -435,8 +448,14 @@ def unsure(text: str) -> str:
 
 def sdk_item_lines(indent: int, item: str) -> str:
     """``item`` plus its trailing comma, as one item of an exploded bracket."""
+    laid = _item_laid_out(indent, item)
+    return unsure(item + ",") if laid is None else laid
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _item_laid_out(indent: int, item: str) -> str | None:
     lines = _item(" " * indent, item, ",")
-    return unsure(item + ",") if lines is None else "\n".join(lines)[indent:]
+    return None if lines is None else "\n".join(lines)[indent:]
 
 
 def _fits(lines: list[str]) -> bool:
@@ -481,7 +500,9 @@ _STRING = r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')"""
 _STRING_ENTRY = re.compile(r"(?:\w+=|" + _STRING + ": )?" + _STRING)
 _LAMBDA_HEAD = re.compile(r"lambda _v\d+: ")
 # what may come before the bracket a line is split at: a plain target, then a name
-_HEAD = re.compile(r"""(?:return |[\w.]+ = |\w+=|lambda _v\d+: |else |"(?:[^"\\]|\\.)*": )?[\w.]*""")
+_HEAD = re.compile(r"""(?:return |[\w.]+ = |\w+=|lambda _v\d+: |else |_k\d+: |"(?:[^"\\]|\\.)*": )?[\w.]*""")
+# the key of a generated dict comprehension's entry (``{_k1: ... for _k1, _v1 in ...}``)
+_COMPREHENSION_KEY = re.compile(r"_k\d+: ")
 
 
 def _bracket_split(pad: str, text: str, suffix: str) -> list[str] | None:
@@ -511,13 +532,13 @@ def _bracket_split(pad: str, text: str, suffix: str) -> list[str] | None:
                 # black wraps the value in parentheses when that lets the head fit
                 value = _bracket_split(pad + "    ", text[7:], "")
                 return None if value is None or suffix else [pad + "return (", *value, pad + ")"]
-        elif not _CALLEE.fullmatch(_LAMBDA_HEAD.sub("", head[:-1], count=1).removeprefix("else ")):
+        elif not _CALLEE.fullmatch(_plain_callee(head[:-1])):
             return None  # black has nothing better only when the head is a plain name
     inner_pad = pad + "    "
     tail = pad + text[-1] + suffix
     if len(_top_level_split(inner, " for ")) > 1:
         # a comprehension: its commas are not item separators
-        if is_display and text[opening] == "[" and len(_top_level_split(inner, " for ")) == 2:
+        if is_display and text[opening] in "[{" and len(_top_level_split(inner, " for ")) == 2:
             return _comprehension(pad, head, inner, tail)
         return None
     if re.search(r"lambda(?! _v\d+: )", inner):
@@ -546,6 +567,14 @@ def _bracket_split(pad: str, text: str, suffix: str) -> list[str] | None:
             return None
         lines.extend(laid)
     return [*lines, tail]
+
+
+def _plain_callee(before: str) -> str:
+    """What precedes a call's bracket, without a lambda head, ``else`` or a
+    comprehension entry's key (black has nothing to split there either)."""
+    before = _LAMBDA_HEAD.sub("", before, count=1).removeprefix("else ")
+    key = _COMPREHENSION_KEY.match(before)
+    return before[key.end() :] if key is not None else before
 
 
 def _definition(pad: str, text: str) -> list[str] | None:
@@ -599,8 +628,8 @@ def _return_annotation(pad: str, tail: str) -> list[str] | None:
         return [head, inner + body, pad + "]:"]
     if len(operands) == 1 and pairs:
         return None
-    if len(operands) == 1 and "." not in annotation:
-        return [pad + tail]  # one name, nothing to split at: black leaves the line long
+    if len(operands) == 1 and "." not in annotation and len(inner) + len(annotation) > _LINE_LENGTH:
+        return [pad + tail]  # one name that would not fit on a line of its own: black leaves it
     if len(inner) + len(annotation) <= _LINE_LENGTH or len(operands) == 1:
         return [pad + ") -> (", inner + annotation, pad + "):"]
     rows = _union_rows(inner, operands)
@@ -629,7 +658,8 @@ def _parenthesized(pad: str, head: str, inner: str, tail: str) -> list[str] | No
 
 
 def _comprehension(pad: str, head: str, inner: str, tail: str) -> list[str] | None:
-    """``[element for target in iterable]``: black splits before ``for`` if need be."""
+    """``[element for target in iterable]`` (or a dict's ``{key: value for ...}``):
+    black splits before ``for`` if need be, then splits the element's brackets."""
     element, loop = _top_level_split(inner, " for ")
     if " if " in loop or _brackets(element) is None or "lambda" in inner:
         return None
@@ -638,12 +668,27 @@ def _comprehension(pad: str, head: str, inner: str, tail: str) -> list[str] | No
         return [pad + head, inner_pad + inner, tail]
     rows = [inner_pad + element]
     if len(inner_pad) + len(element) > _LINE_LENGTH:
-        split = _bracket_split(inner_pad, element, "")
+        split = _dict_entry(inner_pad, element) if head.endswith("{") else _bracket_split(inner_pad, element, "")
         if split is None:
             return None
         rows = split
     loop_row = inner_pad + "for " + loop
     return [pad + head, *rows, loop_row, tail] if len(loop_row) <= _LINE_LENGTH else None
+
+
+def _dict_entry(pad: str, entry: str) -> list[str] | None:
+    """``_k1: value``, a dict comprehension's entry that does not fit: black splits
+    the value's brackets; a parenthesised conditional one part per line."""
+    key = _COMPREHENSION_KEY.match(entry)
+    if key is None:
+        return None
+    value = entry[key.end() :]
+    pairs = _brackets(value)
+    if pairs is None:
+        return None
+    if value.startswith("(") and pairs.get(0) == len(value) - 1:
+        return _parenthesized(pad, key.group() + "(", value[1:-1], pad + ")")
+    return _bracket_split(pad, entry, "")
 
 
 def _item(pad: str, item: str, suffix: str) -> list[str] | None:
@@ -752,6 +797,7 @@ def _union_rows(pad: str, operands: list[str]) -> list[str] | None:
 _LINE_BREAK = re.compile(r"\r\n|[\r\n]")
 
 
+@functools.lru_cache(maxsize=1 << 12)  # an operation's docstring is printed for both clients
 def docstring_literal(body: str, indent: int) -> str:
     """The docstring ``\"\"\"body\"\"\"`` at ``indent`` columns, normalised as black does.
 
