@@ -36,20 +36,6 @@ OPC_VENV = HERE / ".venv-opc"
 OPC_VERSION = "0.29.1"
 NAMESPACE = "repos"
 
-_GATEWRIGHT = """
-import sys
-from pathlib import Path
-from gatewright.compiler.pipeline import compile_to_tree
-result = compile_to_tree(Path(sys.argv[1]), ["sdk"])
-if not result.tree:
-    sys.exit(1)
-out = Path(sys.argv[2])
-for rel, text in result.tree.items():
-    target = out / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-"""
-
 _IMPORT = """
 import importlib, sys, time
 started = time.perf_counter()
@@ -128,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.runs):
             # a fresh formatting cache per round: the comparison is a first compile
             env = {**os.environ, "GATEWRIGHT_CACHE_DIR": str(work / f"cache{i}")}
-            cmd = [sys.executable, "-c", _GATEWRIGHT, str(SPEC), str(work / f"gw{i}")]
+            # the command users run, output written as it writes it (atomically)
+            cmd = [sys.executable, "-m", "gatewright.compiler", "compile", str(SPEC)]
+            cmd += ["-o", str(work / f"gw{i}"), "--target", "sdk"]
             gw_rows.append(measure(cmd, env=env))
             warm_rows.append(measure(cmd, env=env))
             if exe is not None:

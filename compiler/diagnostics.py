@@ -46,6 +46,11 @@ def escape_pointer_token(token: str | int) -> str:
 
 def join_pointer(pointer: str, *tokens: str | int) -> str:
     """Append RFC 6901 tokens to ``pointer`` ("" is the document root)."""
+    if len(tokens) == 1:  # the common call, once per node of a loaded document
+        token = str(tokens[0])
+        if "~" in token or "/" in token:
+            token = token.replace("~", "~0").replace("/", "~1")
+        return f"{pointer}/{token}"
     return pointer + "".join("/" + escape_pointer_token(t) for t in tokens)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -69,6 +70,10 @@ def black_repr(value: object) -> str:
     return pyrepr(value)
 
 
+# every C0 control character but tab and newline
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
 def docstring(text: str | None, *, limit: int = 2000) -> str:
     """Text safe to place between triple double quotes.
 
@@ -80,7 +85,7 @@ def docstring(text: str | None, *, limit: int = 2000) -> str:
     text = text.strip()
     if len(text) > limit:
         text = text[:limit].rstrip() + " ..."
-    text = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32)
+    text = _CONTROL_CHARACTERS.sub("", text)
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     if text.endswith('"'):
         text += " "
