@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TYPECHECK := .typecheck/gatewright
 
-.PHONY: help install test test-fast typecheck lint demo bench fuzz golden clean system-deps browser-deps
+.PHONY: help install test test-fast typecheck lint demo bench fuzz golden clean system-deps browser-deps bench-deps
 
 help:
 	@echo "make demo       compile the petstore sample and run it end to end"
@@ -46,6 +46,14 @@ system-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# valgrind counts instructions per request for bench/proxy_instructions.py
+bench-deps:
+	@if ! command -v valgrind >/dev/null; then \
+		echo "installing: valgrind"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq valgrind >/dev/null; \
+	fi
+
 # chromium and playwright-core for the real-browser CORS test
 browser-deps:
 	@sh tests/browser/ensure_browser.sh
@@ -67,7 +75,7 @@ test-fast: install
 demo: install
 	$(PY) samples/petstore/demo.py
 
-bench: install system-deps
+bench: install system-deps bench-deps
 	$(PY) bench/run_all.py
 
 # property-based API fuzzing (schemathesis, >= 5,000 cases) and the compiler fuzzer

@@ -18,6 +18,7 @@ BENCH = Path(__file__).resolve().parent
 BENCHMARKS = [
     ("validation", "validation_bench.py", "compiled request validation vs openapi-core (target >= 100x)"),
     ("proxy", "proxy_bench.py", "generated gateway vs a bare aiohttp proxy with wrk (target >= 0.9x)"),
+    ("instructions", "proxy_instructions.py", "instructions per request under valgrind: bare proxy, gateway, edge"),
     ("compile", "compile_bench.py", "compiling the GitHub spec --target gateway (target <= 15 s)"),
     ("sdk", "sdk_bench.py", "SDK generation vs openapi-python-client, and SDK import time"),
     ("features", "features_bench.py", "keys+throttle+quota, Redis, cache hits and JWT vs the bare proxy"),
