@@ -772,7 +772,12 @@ class ApiKeyAuthenticator:
         value = self.extract(request)
         if value is None:
             raise GatewayError("INVALID_API_KEY", "Forbidden")
-        key = await self._find(value)
+        digest = hash_key(value)
+        remembered = self._verified.get(digest)
+        if remembered is not None and self._clock() < remembered[1]:
+            key: ApiKey | None = remembered[0]  # verified lately: no store call, no await
+        else:
+            key = await self._find(value, digest, remembered)
         if key is None or not key.enabled:
             raise GatewayError("INVALID_API_KEY", "Forbidden")
         plan = self.plans.get(key.plan)
@@ -782,12 +787,11 @@ class ApiKeyAuthenticator:
             raise GatewayError("ACCESS_DENIED", "Forbidden")
         return key
 
-    async def _find(self, value: str) -> ApiKey | None:
-        digest = hash_key(value)
+    async def _find(
+        self, value: str, digest: str, remembered: tuple[ApiKey, float] | None
+    ) -> ApiKey | None:
+        """The key record from the store; ``remembered`` is the expired cache entry, if any."""
         now = self._clock()
-        remembered = self._verified.get(digest)
-        if remembered is not None and now < remembered[1]:
-            return remembered[0]
         try:
             key = await self.store.lookup(value)
         except StoreError as exc:

@@ -125,19 +125,30 @@ class Limiter:
         try:
             admission = await self.store.admit(buckets, quotas)
         except StoreError as exc:
-            self.health.record_failure(exc)
-            if self.fail_mode == "open":
-                return None
-            raise GatewayError("THROTTLED", "Too Many Requests", headers={"Retry-After": "1"}) from exc
+            self._store_failed(exc)
+            return None  # fail open
         self.health.record_success()
         return admission
+
+    def _store_failed(self, exc: StoreError) -> None:
+        """Count the failure; with ``fail_mode`` closed, refuse the request (429)."""
+        self.health.record_failure(exc)
+        if self.fail_mode == "closed":
+            raise GatewayError("THROTTLED", "Too Many Requests", headers={"Retry-After": "1"}) from exc
 
     async def enforce(
         self, buckets: Sequence[BucketRequest], quotas: Sequence[QuotaRequest] = ()
     ) -> Admission | None:
         """Like :meth:`admit`, but a refusal raises ``THROTTLED`` or ``QUOTA_EXCEEDED`` (429)."""
-        admission = await self.admit(buckets, quotas)
-        if admission is None or admission.allowed:
+        # the store is called here rather than through admit(): one coroutine less
+        # on every throttled request
+        try:
+            admission = await self.store.admit(buckets, quotas)
+        except StoreError as exc:
+            self._store_failed(exc)
+            return None  # fail open
+        self.health.record_success()
+        if admission.allowed:
             return admission
         headers = refusal_headers(admission, self.headers)
         if admission.quota_exceeded:
