@@ -149,14 +149,15 @@ class ClientPool:
                 method, url, headers=headers, data=_payload(data), allow_redirects=False
             )
         try:
-            return await self._send_direct(method, url, headers, data)
-        except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
-            if method not in _IDEMPOTENT or isinstance(data, aiohttp.StreamReader):
-                raise
-            return await self._send_direct(method, url, headers, data)
+            try:
+                return await self._send_direct(method, url, headers, data)
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+                if method not in _IDEMPOTENT or isinstance(data, aiohttp.StreamReader):
+                    raise
+                return await self._send_direct(method, url, headers, data)
         except aiohttp.ClientError:
             raise
-        except OSError as exc:  # as ClientSession.request reports it
+        except OSError as exc:  # from either attempt, as ClientSession.request reports it
             raise aiohttp.ClientOSError(*exc.args) from exc
 
     async def _send_direct(
