@@ -60,6 +60,7 @@ class MemoryLimitStore:
     async def admit(
         self, buckets: Sequence[BucketRequest], quotas: Sequence[QuotaRequest] = ()
     ) -> Admission:
+        # Runs on every throttled request: plain locals and loops, no helper calls.
         now = self._clock()
         self._since_sweep += 1
         if self._since_sweep >= _SWEEP_EVERY:
@@ -81,9 +82,16 @@ class MemoryLimitStore:
                 allowed = False
             bucket_views.append((b, state, tokens))
         window_states = self._windows
+        current_windows = self._current_windows
         quota_views: list[tuple[QuotaRequest, _Window | None, int, int, int]] = []
         for q in quotas:
-            start, end = self._window_bounds(q, now)
+            # The window for (period, offset) changes at most once a day: remember
+            # the current one instead of recomputing calendar arithmetic per request.
+            memo_key = (q.period, q.offset_seconds)
+            bounds = current_windows.get(memo_key)
+            if bounds is None or not bounds[0] <= now < bounds[1]:
+                bounds = current_windows[memo_key] = quota_window(now, q.period, q.offset_seconds)
+            start, end = bounds
             window = window_states.get(q.key)
             used = window.used if window is not None and window.start == start else 0
             if used >= q.limit:
@@ -102,7 +110,9 @@ class MemoryLimitStore:
                 else:
                     state.tokens, state.updated, state.rate, state.burst = left, now, b.rate, b.burst
             elif tokens < 1.0:
-                retry_after = max(retry_after, (1.0 - tokens) / b.rate)
+                wait = (1.0 - tokens) / b.rate
+                if wait > retry_after:
+                    retry_after = wait
             levels.append(LevelState(b.burst, int(left), (b.burst - left) / b.rate, tokens < 1.0))
         quota_levels: list[LevelState] = []
         for q, window, start, end, used in quota_views:
@@ -113,25 +123,15 @@ class MemoryLimitStore:
                     window_states[q.key] = _Window(start, end, used)
                 else:
                     window.start, window.end, window.used = start, end, used
-            elif refused:
-                retry_after = max(retry_after, end - now)
-            quota_levels.append(LevelState(q.limit, max(q.limit - used, 0), end - now, refused))
+            elif refused and end - now > retry_after:
+                retry_after = end - now
+            remaining = q.limit - used
+            quota_levels.append(LevelState(q.limit, remaining if remaining > 0 else 0, end - now, refused))
         return Admission(allowed, tuple(levels), tuple(quota_levels), retry_after)
 
     async def close(self) -> None:
         self._buckets.clear()
         self._windows.clear()
-
-    def _window_bounds(self, quota: QuotaRequest, now: float) -> tuple[int, int]:
-        # The window for (period, offset) changes at most once a day: remember the
-        # current one instead of recomputing calendar arithmetic per request.
-        memo_key = (quota.period, quota.offset_seconds)
-        known = self._current_windows.get(memo_key)
-        if known is not None and known[0] <= now < known[1]:
-            return known
-        bounds = quota_window(now, quota.period, quota.offset_seconds)
-        self._current_windows[memo_key] = bounds
-        return bounds
 
     def _sweep(self, now: float) -> None:
         self._since_sweep = 0
