@@ -29,9 +29,9 @@ import keyword
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 
 from .diagnostics import Diagnostics, Origin
+from .ir.build import sunset_timestamp
 from .ir.nodes import Api, JSONValue, RouteSegment
 
 __all__ = [
@@ -98,22 +98,6 @@ def _mapping(value: object) -> Mapping[str, JSONValue]:
     return value if isinstance(value, dict) else {}
 
 
-def _sunset(raw: str, origin: Origin, diags: Diagnostics) -> str | None:
-    """As the operation-level ``sunset``: a bare date means its midnight UTC."""
-    try:
-        if "T" in raw.upper():
-            when = datetime.fromisoformat(raw.upper().replace("Z", "+00:00"))
-        else:
-            day = date.fromisoformat(raw)
-            when = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    except ValueError as exc:
-        diags.error("GW322", origin, f"sunset {raw!r} is not a valid date ({exc})", hint="write 2027-01-31 or 2027-01-31T00:00:00Z")
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).isoformat()
-
-
 def read_version_settings(api: Api, diags: Diagnostics) -> VersionSettings:
     """The version settings of ``api`` from its source document (already schema-checked)."""
     document = _mapping(api.document)
@@ -133,7 +117,7 @@ def read_version_settings(api: Api, diags: Diagnostics) -> VersionSettings:
         base_path_origin = here
     sunset = None
     if isinstance(versioning.get("sunset"), str):
-        sunset = _sunset(str(versioning["sunset"]), here.child("sunset"), diags)
+        sunset = sunset_timestamp(str(versioning["sunset"]), here.child("sunset"), diags)
     header, query, fallback = select.get("header"), select.get("query"), select.get("fallbackToDefault")
     return VersionSettings(
         label=label,

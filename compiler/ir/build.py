@@ -76,7 +76,7 @@ from .nodes import (
 from .schemas import SchemaBuilder
 from .templating import TemplateContext, parse_template, parse_value_expression
 
-__all__ = ["IDEMPOTENCY_KEY_HEADER", "RESERVED_PATHS", "BuildOptions", "build_api"]
+__all__ = ["IDEMPOTENCY_KEY_HEADER", "RESERVED_PATHS", "BuildOptions", "build_api", "sunset_timestamp"]
 
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _ANY_METHOD = "x-amazon-apigateway-any-method"
@@ -500,11 +500,17 @@ def _operation_cors(ctx: _Ctx, settings: dict[str, tuple[Any, str]]) -> CorsSett
 
 
 def _sunset(ctx: _Ctx, settings: dict[str, tuple[Any, str]]) -> str | None:
-    """``sunset`` as an RFC 3339 date-time in UTC; a bare date means its midnight UTC."""
     if "sunset" not in settings:
         return None
     raw, pointer = settings["sunset"]
-    text = str(raw)
+    return sunset_timestamp(str(raw), ctx.origin(pointer), ctx.diags)
+
+
+def sunset_timestamp(text: str, origin: Origin, diags: Diagnostics) -> str | None:
+    """A ``sunset`` as an RFC 3339 date-time in UTC; a bare date means its midnight UTC.
+
+    None, with GW322 at ``origin``, when ``text`` is not a date.
+    """
     try:
         if "T" in text.upper():
             when = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
@@ -512,7 +518,7 @@ def _sunset(ctx: _Ctx, settings: dict[str, tuple[Any, str]]) -> str | None:
             day = date.fromisoformat(text)
             when = datetime(day.year, day.month, day.day, tzinfo=UTC)
     except ValueError as exc:
-        ctx.diags.error("GW322", ctx.origin(pointer), f"sunset {text!r} is not a valid date ({exc})", hint="write 2027-01-31 or 2027-01-31T00:00:00Z")
+        diags.error("GW322", origin, f"sunset {text!r} is not a valid date ({exc})", hint="write 2027-01-31 or 2027-01-31T00:00:00Z")
         return None
     if when.tzinfo is None:  # the schema requires a zone; kept for hand-built documents
         when = when.replace(tzinfo=UTC)
