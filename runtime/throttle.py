@@ -118,35 +118,20 @@ class Limiter:
         self.headers: RateLimitHeaders = headers
         self.health = health if health is not None else StoreHealth("limit")
 
-    async def admit(
-        self, buckets: Sequence[BucketRequest], quotas: Sequence[QuotaRequest] = ()
-    ) -> Admission | None:
-        """The store's decision, or None when the store failed and ``fail_mode`` is open."""
-        try:
-            admission = await self.store.admit(buckets, quotas)
-        except StoreError as exc:
-            self._store_failed(exc)
-            return None  # fail open
-        self.health.record_success()
-        return admission
-
-    def _store_failed(self, exc: StoreError) -> None:
-        """Count the failure; with ``fail_mode`` closed, refuse the request (429)."""
-        self.health.record_failure(exc)
-        if self.fail_mode == "closed":
-            raise GatewayError("THROTTLED", "Too Many Requests", headers={"Retry-After": "1"}) from exc
-
     async def enforce(
         self, buckets: Sequence[BucketRequest], quotas: Sequence[QuotaRequest] = ()
     ) -> Admission | None:
-        """Like :meth:`admit`, but a refusal raises ``THROTTLED`` or ``QUOTA_EXCEEDED`` (429)."""
-        # the store is called here rather than through admit(): one coroutine less
-        # on every throttled request
+        """The store's decision; a refusal raises ``THROTTLED`` or ``QUOTA_EXCEEDED`` (429).
+
+        When the store fails: None with ``fail_mode`` open, a 429 with it closed.
+        """
         try:
             admission = await self.store.admit(buckets, quotas)
         except StoreError as exc:
-            self._store_failed(exc)
-            return None  # fail open
+            self.health.record_failure(exc)
+            if self.fail_mode == "open":
+                return None
+            raise GatewayError("THROTTLED", "Too Many Requests", headers={"Retry-After": "1"}) from exc
         self.health.record_success()
         if admission.allowed:
             return admission
