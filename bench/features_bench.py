@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,7 +36,17 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from proxy_bench import WRK, Result, free_port, pin_server, run_wrk, wait_for
+from proxy_bench import (
+    WRK,
+    Result,
+    bare_command,
+    free_port,
+    pin_server,
+    run_wrk,
+    stop,
+    upstream_command,
+    wait_for,
+)
 
 __all__ = ["main"]
 
@@ -195,21 +204,8 @@ def main() -> int:
             "--port",
         ]
         servers: dict[str, tuple[list[str], dict[str, str]]] = {
-            "upstream": (
-                [sys.executable, str(BENCH / "upstream.py"), "--port", str(ports["upstream"])],
-                base_env,
-            ),
-            "bare": (
-                [
-                    sys.executable,
-                    str(BENCH / "bare_proxy.py"),
-                    "--port",
-                    str(ports["bare"]),
-                    "--upstream",
-                    upstream_url,
-                ],
-                base_env,
-            ),
+            "upstream": (upstream_command(ports["upstream"]), base_env),
+            "bare": (bare_command(ports["bare"], upstream_url), base_env),
             "redis": (
                 [
                     REDIS,
@@ -289,13 +285,7 @@ def main() -> int:
                         run_wrk(url, script, seconds, connections, pids[target])
                     )
         finally:
-            for process in reversed(processes):
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop(processes)
 
     targets = {"(a)": 0.9, "(b)": 0.6, "(c)": 2.0, "(d)": 0.9}
     bare = results["bare proxy"]

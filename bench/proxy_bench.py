@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["bare_command", "main", "stop", "upstream_command"]
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -78,6 +78,28 @@ class Result:
     requests_per_second: float
     cpu_us_per_request: float
     errors: int
+
+
+def upstream_command(port: int) -> list[str]:
+    """The aiohttp upstream every proxy benchmark forwards to."""
+    return [sys.executable, str(BENCH / "upstream.py"), "--port", str(port)]
+
+
+def bare_command(port: int, upstream_url: str) -> list[str]:
+    """The reference: the minimal hand-written aiohttp proxy (``bare_proxy.py``)."""
+    return [sys.executable, str(BENCH / "bare_proxy.py"), "--port", str(port), "--upstream", upstream_url]
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM each server, the last started first (proxies drain before their
+    upstream goes), and kill any that has not exited within 15 s."""
+    for process in reversed(processes):
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def free_port() -> int:
@@ -221,21 +243,8 @@ def main() -> int:
             return [*command, "--log-level", "warning"], dict(env, PYTHONPATH=path)
 
         servers = {
-            "upstream": (
-                [sys.executable, str(BENCH / "upstream.py"), "--port", str(ports["upstream"])],
-                env,
-            ),
-            "bare": (
-                [
-                    sys.executable,
-                    str(BENCH / "bare_proxy.py"),
-                    "--port",
-                    str(ports["bare"]),
-                    "--upstream",
-                    upstream_url,
-                ],
-                env,
-            ),
+            "upstream": (upstream_command(ports["upstream"]), env),
+            "bare": (bare_command(ports["bare"], upstream_url), env),
             "gateway": gateway(plain_package, work / "gateway", ports["gateway"]),
             "edge": gateway(edge_package, work / "edge", ports["edge"]),
         }
@@ -270,14 +279,7 @@ def main() -> int:
                         )
                         results.setdefault((method, target), []).append(result)
         finally:
-            # proxies first (and let them drain), then the upstream
-            for process in reversed(processes):
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop(processes)
 
     placement = "servers on CPU 0, wrk on CPU 1" if pinning() else "unpinned"
     print(

@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -37,9 +36,12 @@ from proxy_bench import (
     POST_LUA,
     SPEC,
     WRK,
+    bare_command,
     compile_gateway,
     edge_spec,
     free_port,
+    stop,
+    upstream_command,
     wait_for,
 )
 
@@ -108,12 +110,7 @@ def measure(
             per_request[method] = _instructions(dump) / max(_requests(output), 1)
         return per_request
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop([process])
 
 
 def main() -> int:
@@ -132,11 +129,7 @@ def main() -> int:
         upstream_port = free_port()
         upstream_url = f"http://127.0.0.1:{upstream_port}"
         env = dict(os.environ, BENCH_UPSTREAM_URL=upstream_url)
-        upstream = subprocess.Popen(
-            [sys.executable, str(BENCH / "upstream.py"), "--port", str(upstream_port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )
+        upstream = subprocess.Popen(upstream_command(upstream_port), env=env, stdout=subprocess.DEVNULL)
         try:
             wait_for(upstream_port, upstream, "upstream")
             results: dict[str, dict[str, float]] = {}
@@ -147,12 +140,9 @@ def main() -> int:
                 command += ["--log-level", "warning"]
                 results[name] = measure(name, command, dict(env, PYTHONPATH=path), port, work, seconds)
             port = free_port()
-            command = [sys.executable, str(BENCH / "bare_proxy.py"), "--port", str(port)]
-            command += ["--upstream", upstream_url]
-            results["bare"] = measure("bare", command, env, port, work, seconds)
+            results["bare"] = measure("bare", bare_command(port, upstream_url), env, port, work, seconds)
         finally:
-            upstream.send_signal(signal.SIGTERM)
-            upstream.wait(timeout=15)
+            stop([upstream])
 
     print(f"user-space instructions per request (valgrind callgrind), wrk -c32 -d{seconds}s")
     print(f"{'case':<10}{'bare':>12}{'gateway':>12}{'edge':>12}{'bare/gw':>10}{'gw/edge':>10}")
