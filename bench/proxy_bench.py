@@ -15,6 +15,12 @@ within a round, and the median ratio over the rounds is reported.
 Servers are pinned to CPU 0 and wrk to CPU 1, as in the pinned cases of
 ``../shared/reference/BASELINE.md``.
 
+Back-to-back runs still see other tenants come and go between them, so the same
+ratios are then measured side by side as well: the three proxies loaded at once, each
+by its own wrk, alone on CPU 0 (the upstream moves beside wrk on CPU 1). The CPU is
+shared equally between them, so each req/s ratio is the inverse ratio of CPU cost per
+request, taken in one window that any outside load slows alike.
+
 Knobs (environment): ``BENCH_SECONDS`` (default 10), ``BENCH_ROUNDS`` (default 3),
 ``BENCH_CONNECTIONS`` (default 32), ``BENCH_PIN`` (default 1; 0 runs unpinned).
 Usage: ``.venv/bin/python bench/proxy_bench.py``.
@@ -34,7 +40,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["bare_command", "main", "stop", "upstream_command"]
+__all__ = [
+    "bare_command",
+    "main",
+    "run_wrk",
+    "run_wrk_together",
+    "side_by_side",
+    "stop",
+    "upstream_command",
+]
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -168,13 +182,13 @@ def pinning() -> bool:
     return os.environ.get("BENCH_PIN", "1") != "0" and available >= SERVER_CPUS | LOAD_CPUS
 
 
-def pin_server(pid: int) -> None:
-    """Pin every thread of a started server to :data:`SERVER_CPUS` (when pinning)."""
+def pin_server(pid: int, cpus: set[int] = SERVER_CPUS) -> None:
+    """Pin every thread of a started server to ``cpus`` (when pinning)."""
     if not pinning():
         return
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            os.sched_setaffinity(int(task.name), SERVER_CPUS)
+            os.sched_setaffinity(int(task.name), cpus)
         except ProcessLookupError:  # a thread that has just ended
             continue
 
@@ -183,16 +197,11 @@ def _pin_load() -> None:  # runs in the child, before exec
     os.sched_setaffinity(0, LOAD_CPUS)
 
 
-def run_wrk(url: str, script: Path, seconds: int, connections: int, pid: int) -> Result:
-    before = cpu_seconds(pid)
-    output = subprocess.run(
-        [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
-        check=True,
-        capture_output=True,
-        text=True,
-        preexec_fn=_pin_load if pinning() else None,
-    ).stdout
-    used = cpu_seconds(pid) - before
+def _wrk_command(url: str, script: Path, seconds: int, connections: int) -> list[str]:
+    return [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url]
+
+
+def _result(output: str, cpu_used: float) -> Result:
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -200,7 +209,67 @@ def run_wrk(url: str, script: Path, seconds: int, connections: int, pid: int) ->
     errors = int(non_2xx.group(1)) if non_2xx else 0
     if socket_errors:
         errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
-    return Result(rate, used / max(total, 1) * 1e6, errors)
+    return Result(rate, cpu_used / max(total, 1) * 1e6, errors)
+
+
+def run_wrk(url: str, script: Path, seconds: int, connections: int, pid: int) -> Result:
+    before = cpu_seconds(pid)
+    output = subprocess.run(
+        _wrk_command(url, script, seconds, connections),
+        check=True,
+        capture_output=True,
+        text=True,
+        preexec_fn=_pin_load if pinning() else None,
+    ).stdout
+    return _result(output, cpu_seconds(pid) - before)
+
+
+Load = tuple[str, Path, int]
+"""One server's load for :func:`run_wrk_together`: URL, wrk script, server pid."""
+
+
+def run_wrk_together(loads: list[Load], seconds: int, connections: int) -> list[Result]:
+    """One wrk per server, all started at once, so every server is measured in one window.
+
+    With the servers alone on :data:`SERVER_CPUS` (see :func:`side_by_side`), each
+    kept busy by its own wrk, the scheduler gives each the same share of the CPU,
+    so their req/s ratio is the inverse ratio of their CPU cost per request. Other
+    tenants of the machine slow every server in the window alike, which back-to-back
+    runs cannot promise.
+    """
+    before = [cpu_seconds(pid) for _, _, pid in loads]
+    runs = [
+        subprocess.Popen(
+            _wrk_command(url, script, seconds, connections),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_pin_load if pinning() else None,
+        )
+        for url, script, _ in loads
+    ]
+    outputs = [run.communicate()[0] for run in runs]
+    for run in runs:
+        if run.returncode != 0:
+            raise SystemExit(f"wrk exited {run.returncode}: {run.args}")
+    return [
+        _result(output, cpu_seconds(pid) - start)
+        for output, start, (_, _, pid) in zip(outputs, before, loads, strict=True)
+    ]
+
+
+def side_by_side(helpers: list[int]) -> bool:
+    """Move ``helpers`` (upstream, stores) to :data:`LOAD_CPUS`, beside wrk.
+
+    The servers under test then have :data:`SERVER_CPUS` to themselves, each gets an
+    equal share, and none waits on a helper starved by the others. False when not
+    pinning: unpinned, the shares are up to the scheduler and the ratio means little.
+    """
+    if not pinning():
+        return False
+    for pid in helpers:
+        pin_server(pid, LOAD_CPUS)
+    return True
 
 
 Results = dict[tuple[str, str], list[Result]]
@@ -227,6 +296,7 @@ def main() -> int:
     processes: list[subprocess.Popen[bytes]] = []
     cases = [("GET", "/pets/123", "get.lua"), ("POST", "/pets", "post.lua")]
     results: Results = {}
+    at_once: Results = {}  # the side-by-side rounds
     with tempfile.TemporaryDirectory(prefix="gatewright-bench-") as tmp:
         work = Path(tmp)
         plain_package = compile_gateway(work / "gateway")
@@ -278,6 +348,16 @@ def main() -> int:
                             pids[target],
                         )
                         results.setdefault((method, target), []).append(result)
+            if side_by_side([pids["upstream"]]):
+                for _round in range(rounds):
+                    for method, path, script in cases:
+                        loads = [
+                            (f"http://127.0.0.1:{ports[t]}{path}", work / script, pids[t])
+                            for t in TARGETS
+                        ]
+                        together = run_wrk_together(loads, seconds, connections)
+                        for target, result in zip(TARGETS, together, strict=True):
+                            at_once.setdefault((method, target), []).append(result)
         finally:
             stop(processes)
 
@@ -311,6 +391,32 @@ def main() -> int:
         print(
             f"{method + ' edge cpu':<16}{paired_cpu(results, method, 'edge', 'gateway'):>10.3f}   gateway / edge CPU per request"
         )
+    if at_once:
+        print(
+            f"\nside by side: bare, gateway and edge loaded at once for {seconds}s, {rounds} "
+            "round(s); the three alone on CPU 0 (upstream and wrk on CPU 1); medians"
+        )
+        # cpu %: the share of a CPU each server got; equal shares are what make the
+        # req/s ratio a CPU cost ratio
+        print(f"{'case':<16}{'req/s':>10}{'cpu us/req':>12}{'cpu %':>8}{'errors':>8}")
+        for method, _, _ in cases:
+            for target in TARGETS:
+                runs = at_once[(method, target)]
+                print(
+                    f"{method + ' ' + target:<16}"
+                    f"{statistics.median(r.requests_per_second for r in runs):>10.0f}"
+                    f"{statistics.median(r.cpu_us_per_request for r in runs):>12.0f}"
+                    f"{statistics.median(r.cpu_us_per_request * r.requests_per_second / 1e4 for r in runs):>8.1f}"
+                    f"{sum(r.errors for r in runs):>8}"
+                )
+            print(
+                f"{method + ' ratio':<16}{paired(at_once, method, 'gateway', 'bare'):>10.3f}   "
+                "req/s gateway / bare proxy, same window (target >= 0.9)"
+            )
+            print(
+                f"{method + ' edge':<16}{paired(at_once, method, 'edge', 'gateway'):>10.3f}   "
+                "req/s edge / gateway, same window (target >= 0.97)"
+            )
     return 0
 
 

@@ -77,13 +77,8 @@ _EXPOSE_HEADERS = istr("Access-Control-Expose-Headers")
 _MAX_AGE = istr("Access-Control-Max-Age")
 _REQUEST_METHOD = istr("Access-Control-Request-Method")
 _REQUEST_HEADERS = istr("Access-Control-Request-Headers")
-_RESPONSE_CORS_HEADERS = (
-    _ALLOW_ORIGIN,
-    _ALLOW_CREDENTIALS,
-    _ALLOW_METHODS,
-    _ALLOW_HEADERS,
-    _EXPOSE_HEADERS,
-    _MAX_AGE,
+_RESPONSE_CORS_HEADERS = frozenset(
+    (_ALLOW_ORIGIN, _ALLOW_CREDENTIALS, _ALLOW_METHODS, _ALLOW_HEADERS, _EXPOSE_HEADERS, _MAX_AGE)
 )
 _PREFLIGHT_VARY = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
 
@@ -256,8 +251,10 @@ class CorsPolicy:
 
     def decorate(self, headers: CIMultiDict[str], origin: str | None) -> None:
         """Add this policy's CORS headers for an actual (non-preflight) answer."""
-        for name in _RESPONSE_CORS_HEADERS:
-            headers.popall(name, None)
+        if not headers.keys().isdisjoint(_RESPONSE_CORS_HEADERS):
+            # an upstream's own CORS answer would contradict the gateway's: dropped
+            for name in _RESPONSE_CORS_HEADERS:
+                headers.popall(name, None)
         if self._varies:
             if hdrs.VARY in headers:
                 add_vary(headers, "Origin")
