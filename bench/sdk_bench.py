@@ -48,8 +48,13 @@ print(time.perf_counter() - started)
 
 def measure(
     cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None
-) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MiB, exit code) of one child process."""
+) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS MiB, exit code, CPU seconds) of one child process.
+
+    CPU is user plus system time of the process and every process it waited for:
+    on a shared machine it moves less than wall time, and on two cores wall time
+    cannot drop below half of it.
+    """
     started = time.perf_counter()
     # output goes nowhere: a pipe nobody reads would block a chatty child
     proc = subprocess.Popen(
@@ -63,7 +68,7 @@ def measure(
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, proc.returncode
+    return wall, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def _ensure_opc() -> Path:
@@ -85,8 +90,14 @@ def _ensure_opc() -> Path:
     return exe
 
 
-def _median(rows: list[tuple[float, float, int]]) -> tuple[float, float, int]:
-    return statistics.median(r[0] for r in rows), max(r[1] for r in rows), rows[-1][2]
+def _median(rows: list[tuple[float, float, int, float]]) -> tuple[float, float, int, float]:
+    """Median wall, max RSS, last exit code, median CPU."""
+    return (
+        statistics.median(r[0] for r in rows),
+        max(r[1] for r in rows),
+        rows[-1][2],
+        statistics.median(r[3] for r in rows),
+    )
 
 
 def _opc_command(exe: Path, config: Path, out: Path) -> list[str]:
@@ -121,10 +132,14 @@ def main(argv: list[str] | None = None) -> int:
             warm_rows.append(measure(cmd, env=env))
             if exe is not None:
                 opc_rows.append(measure(_opc_command(exe, config, work / f"opc{i}"), env=opc_env))
-                print(f"  round {i + 1}: gatewright {gw_rows[-1][0]:.2f} s, openapi-python-client {opc_rows[-1][0]:.2f} s")
+                print(
+                    f"  round {i + 1}: gatewright {gw_rows[-1][0]:.2f} s (CPU {gw_rows[-1][3]:.2f} s), "
+                    f"openapi-python-client {opc_rows[-1][0]:.2f} s (CPU {opc_rows[-1][3]:.2f} s)"
+                )
         gw, warm = _median(gw_rows), _median(warm_rows)
         print(
-            f"gatewright SDK generation (cold cache): {gw[0]:.2f} s, peak RSS {gw[1]:.0f} MiB, exit {gw[2]}"
+            f"gatewright SDK generation (cold cache): {gw[0]:.2f} s (CPU {gw[3]:.2f} s), "
+            f"peak RSS {gw[1]:.0f} MiB, exit {gw[2]}"
         )
         print(
             f"gatewright SDK regeneration (warm formatting cache): {warm[0]:.2f} s, peak RSS {warm[1]:.0f} MiB"
@@ -132,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         if opc_rows:
             opc = _median(opc_rows)
             print(
-                f"openapi-python-client {OPC_VERSION}: {opc[0]:.2f} s, peak RSS {opc[1]:.0f} MiB, exit {opc[2]}"
+                f"openapi-python-client {OPC_VERSION}: {opc[0]:.2f} s (CPU {opc[3]:.2f} s), "
+                f"peak RSS {opc[1]:.0f} MiB, exit {opc[2]}"
             )
             if opc[2] != 0:
                 # 0.29.1 writes the client, then its ruff post-hook fails on code it generated

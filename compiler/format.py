@@ -27,12 +27,12 @@ import os
 import re
 import symtable
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import metadata
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .diagnostics import SpecError
 from .emit.base import EmitOptions, FileTree
@@ -42,7 +42,7 @@ from .ir.nodes import Api
 if TYPE_CHECKING:
     import black
 
-__all__ = ["BLACK_MODE", "FormatCache", "format_source", "format_tree", "header_lines", "split_blocks"]
+__all__ = ["BLACK_MODE", "DeferredModule", "FormatCache", "format_source", "format_tree", "header_lines", "split_blocks"]
 
 # black's settings for generated code; made on first use (see ``__getattr__``)
 BLACK_MODE: black.Mode
@@ -151,20 +151,52 @@ class FormatCache:
             pass  # a cache that cannot be written only costs speed
 
 
-_BLACK, _PARSE = "black", "parse"
+class DeferredModule(Protocol):
+    """A module an emitter left to render here, where several processes can share
+    the work (the SDK emitter's ``plan``)."""
+
+    weight: int  # about its length: the longest are rendered first
+    template: str  # modules of one template share what ``prepare`` does
+
+    def prepare(self) -> None:
+        """Work worth doing once, before processes are forked."""
+
+    def render(self) -> PreformattedSource: ...
+
+
+_BLACK, _PARSE, _RENDER = "black", "parse", "render"
 _PARSE_SPEEDUP = 16  # parsing a line costs about this much less than black on it
+# below this much rendering (DeferredModule.weight: about bytes), a helper costs more than it saves
+_PARALLEL_MIN_RENDER = 200_000
 
 
-def _run_job(job: tuple[str, str]) -> str:
-    """Format a block with black, or check that a pre-formatted module compiles."""
-    kind, text = job
-    if kind == _BLACK:
-        return format_source(text)
+def _compiles(text: str) -> None:
     # the symbol table is built from the parse, without the AST objects, so it costs
     # less than ``ast.parse``, and it also rejects what the parser lets through
     # (a parameter named twice)
     symtable.symtable(text, "<generated>", "exec")
+
+
+def _run_job(job: tuple[str, Any]) -> Any:
+    """Format a block with black, check that a pre-formatted module compiles, or
+    render a deferred module and check it: (text, unsure lines)."""
+    kind, payload = job
+    if kind == _BLACK:
+        return format_source(payload)
+    if kind == _RENDER:
+        module = payload.render()
+        _compiles(module)
+        return str(module), module.unsure
+    _compiles(payload)
     return ""
+
+
+def _cost(job: tuple[str, Any]) -> int:
+    kind, payload = job
+    if kind == _RENDER:
+        return int(payload.weight)
+    # parsing a line costs about _PARSE_SPEEDUP times less than black on it
+    return len(payload) // (1 if kind == _BLACK else _PARSE_SPEEDUP)
 
 
 def _trimmed(block: str) -> str:
@@ -219,7 +251,7 @@ def _format_modules(
     # black would reject a module that does not parse; a module that skips black
     # is compiled as far as its symbol table instead, so that a layout bug fails
     # the compile rather than writing broken code
-    trusted = [text for text in modules.values() if isinstance(text, PreformattedSource)]
+    trusted = [text for text in modules.values() if isinstance(text, PreformattedSource) and not text.compiled]
     jobs = [(_BLACK, block) for block in todo] + [(_PARSE, text) for text in trusted]
     pending_lines = sum(b.count("\n") for b in todo) + sum(t.count("\n") for t in trusted) // _PARSE_SPEEDUP
     # with work for this process too (``meanwhile``), a smaller batch is worth helpers
@@ -256,9 +288,9 @@ def _claim_jobs(order: Sequence[int], next_job: Synchronized[int]) -> Iterator[i
         yield from order[start : start + _CLAIM]
 
 
-def _helper(jobs: Sequence[tuple[str, str]], order: Sequence[int], next_job: Synchronized[int], conn: Connection) -> None:
+def _helper(jobs: Sequence[tuple[str, Any]], order: Sequence[int], next_job: Synchronized[int], conn: Connection) -> None:
     """A forked helper: runs jobs until none are left, then sends its results."""
-    done: dict[int, str] = {}
+    done: dict[int, Any] = {}
     try:
         for i in _claim_jobs(order, next_job):
             done[i] = _run_job(jobs[i])
@@ -271,7 +303,7 @@ def _helper(jobs: Sequence[tuple[str, str]], order: Sequence[int], next_job: Syn
         conn.close()
 
 
-def _run_jobs(jobs: Sequence[tuple[str, str]], helpers: int, meanwhile: Callable[[], None] | None) -> list[str]:
+def _run_jobs(jobs: Sequence[tuple[str, Any]], helpers: int, meanwhile: Callable[[], None] | None) -> list[Any]:
     """Every job's output, computed here and in ``helpers`` forked processes.
 
     The processes take jobs from one shared counter, longest first, so none is left
@@ -279,10 +311,9 @@ def _run_jobs(jobs: Sequence[tuple[str, str]], helpers: int, meanwhile: Callable
     ``meanwhile`` first, then joins in. The helpers inherit the jobs through fork,
     so only their results cross a pipe.
     """
-    # longest first: parsing a line costs about _PARSE_SPEEDUP times less than black on it
-    order = sorted(range(len(jobs)), key=lambda i: (-len(jobs[i][1]) // (1 if jobs[i][0] == _BLACK else _PARSE_SPEEDUP), i))
+    order = sorted(range(len(jobs)), key=lambda i: (-_cost(jobs[i]), i))  # longest first
     next_job, started = _start_helpers(jobs, order, helpers)
-    outputs: dict[int, str] = {}
+    outputs: dict[int, Any] = {}
     failure: Exception | None = None
     try:
         if meanwhile is not None:
@@ -314,7 +345,7 @@ def _run_jobs(jobs: Sequence[tuple[str, str]], helpers: int, meanwhile: Callable
 
 
 def _start_helpers(
-    jobs: Sequence[tuple[str, str]], order: Sequence[int], helpers: int
+    jobs: Sequence[tuple[str, Any]], order: Sequence[int], helpers: int
 ) -> tuple[Synchronized[int] | None, list[tuple[multiprocessing.process.BaseProcess, Connection]]]:
     """The shared job counter and the helpers started on it (none when processes
     cannot be had: this process then does every job)."""
@@ -347,11 +378,17 @@ def format_tree(
     options: EmitOptions,
     cache: FormatCache | None = None,
     meanwhile: Callable[[], None] | None = None,
+    deferred: Mapping[PurePosixPath, DeferredModule] | None = None,
 ) -> FileTree:
     """Format every Python file and put the header on every file that takes comments.
 
-    ``meanwhile`` is run in this process while formatting processes work, if any.
+    ``deferred`` modules are rendered first, each checked to compile where it is
+    rendered, in this process and forked helpers when there is enough of them.
+    ``meanwhile`` is run in this process while other processes work, if any.
     """
+    if deferred:
+        tree = {**tree, **_render_modules(deferred, meanwhile)}
+        meanwhile = None
     header = "".join(f"# {line}\n" for line in header_lines(api, options))
     python = {path: text for path, text in tree.items() if path.suffix in (".py", ".pyi")}
     try:
@@ -367,3 +404,32 @@ def format_tree(
         else:
             out[path] = text
     return out
+
+
+def _render_modules(
+    deferred: Mapping[PurePosixPath, DeferredModule], meanwhile: Callable[[], None] | None
+) -> dict[PurePosixPath, str]:
+    """Render ``deferred``; a module that does not compile raises SpecError.
+
+    Rendering is most of an SDK compile's emitting, so it is shared out like
+    formatting (longest first, from one counter); each process also checks that
+    what it rendered compiles, so the module never crosses a pipe twice.
+    """
+    jobs = [(_RENDER, module) for module in deferred.values()]
+    weight = sum(module.weight for module in deferred.values())
+    helpers = _cpu_count() - 1 if weight >= _PARALLEL_MIN_RENDER else 0
+    if helpers > 0:
+        prepared: set[str] = set()
+        for module in deferred.values():
+            if module.template not in prepared:
+                prepared.add(module.template)
+                module.prepare()
+    try:
+        outputs = _run_jobs(jobs, helpers, meanwhile)
+    except SyntaxError as exc:  # a layout bug: the compile fails rather than writing broken code
+        raise SpecError(f"generated code could not be formatted: {exc}") from exc
+    return {
+        path: PreformattedSource(text, unsure, compiled=True)
+        for path, (text, unsure) in zip(deferred, outputs, strict=True)
+    }
+

@@ -7,22 +7,27 @@ when there are errors and never writes a partial output.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import importlib
 import json
 import multiprocessing
 import multiprocessing.process
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
 from . import __version__, runtime_requirement
 from .codes import GATEWAY_ONLY
 from .diagnostics import Diagnostic, Diagnostics, Origin, Position, Severity, SpecError
 from .emit.base import EmitOptions, Emitter, FileTree
-from .format import format_tree
+from .format import DeferredModule, format_tree
 from .ir.build import BuildOptions, build_api
 from .ir.nodes import Api
 from .source.loading import LoadedSpec, LoadFailed, SourceFile, load
@@ -100,6 +105,7 @@ _BACKGROUND_VALIDATION_MIN_PATHS = 100
 _EARLY_VALIDATION_MIN_BYTES = 256 * 1024
 # what validate_openapi imports first: a third of a second, paid while the spec loads
 _VALIDATOR_MODULE = "openapi_spec_validator.validation.validators"
+_SHARED_VALIDATOR_MODULE = "openapi_schema_validator"
 
 
 class _ValidatorProcess:
@@ -113,6 +119,7 @@ class _ValidatorProcess:
     def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
         self._process = process
         self._conn = conn
+        self._sender: threading.Thread | None = None
 
     @classmethod
     def start(cls, path: Path) -> _ValidatorProcess | None:
@@ -123,6 +130,9 @@ class _ValidatorProcess:
             return None  # the loader reports it
         if not big or "fork" not in multiprocessing.get_all_start_methods():
             return None
+        # Both processes need openapi-schema-validator (this one for the mock bodies
+        # the IR builder synthesizes, found in any big spec): imported once, here.
+        importlib.import_module(_SHARED_VALIDATOR_MODULE)
         ctx = multiprocessing.get_context("fork")
         conn, child_conn = ctx.Pipe()
         process = ctx.Process(target=_validate_when_sent, args=(child_conn,), daemon=True)
@@ -137,13 +147,29 @@ class _ValidatorProcess:
 
     def send(self, spec: LoadedSpec) -> Connection | None:
         """Hand ``spec`` over; the connection its diagnostics will come from, or None
-        when it could not be sent (the process is stopped then)."""
+        when it could not be sent (the process is stopped then).
+
+        The spec is pickled here, but written from a thread: the process may still be
+        importing the validator, and this one has the IR to build meanwhile.
+        """
         try:
-            self._conn.send(spec)
-        except Exception:  # a document pickle cannot take, or the process died
+            payload = ForkingPickler.dumps(_for_validation(spec))
+        except Exception:  # a document pickle cannot take
             self.cancel()
             return None
+        self._sender = threading.Thread(target=self._write, args=(payload,), daemon=True)
+        self._sender.start()
         return self._conn
+
+    def _write(self, payload: bytes | memoryview) -> None:
+        # when the process died, no result comes and the spec is validated here
+        with contextlib.suppress(OSError):
+            self._conn.send_bytes(payload)
+
+    def sent(self) -> None:
+        """Wait until the spec is written (or could not be)."""
+        if self._sender is not None:
+            self._sender.join()
 
     def cancel(self) -> None:
         self._conn.close()
@@ -152,6 +178,15 @@ class _ValidatorProcess:
 
     def join(self) -> None:
         self._process.join()
+
+
+def _for_validation(spec: LoadedSpec) -> LoadedSpec:
+    """``spec`` as far as validation reads it: the bundled document and its source map,
+    without the files' text and parsed data (more than half of what would be pickled)."""
+    files = {path: dataclasses.replace(f, text="", data=None, positions={}) for path, f in spec.files.items()}
+    same = {id(f): files[path] for path, f in spec.files.items()}
+    inlined = {pointer: (same[id(src)], src_pointer) for pointer, (src, src_pointer) in spec.inlined.items()}
+    return LoadedSpec(same[id(spec.root)], files, spec.document, inlined, spec.openapi_version)
 
 
 def _validate_when_sent(conn: Connection) -> None:
@@ -200,6 +235,8 @@ class _OpenApiCheck:
 
     def result(self) -> list[Diagnostic]:
         if self._conn is not None and self._process is not None:
+            if isinstance(self._process, _ValidatorProcess):
+                self._process.sent()
             try:
                 items: list[Diagnostic] = self._conn.recv()
                 return items
@@ -214,10 +251,92 @@ class _OpenApiCheck:
 
 
 def _validate_in_child(spec: LoadedSpec, conn: Connection) -> None:
+    _quicken_validator()
     diags = Diagnostics()
     validate_openapi(spec, diags)
     conn.send(diags.items)
     conn.close()
+
+
+class _IdList(list[int]):
+    """A list with a set's ``in``.
+
+    openapi-spec-validator's schema checker records the ids of the schemas it has
+    seen in lists, appends to them and asks ``id in ids`` once per schema: quadratic,
+    a third of a second on the GitHub spec. It only appends ids not yet present and
+    tests membership; should a later version change the list another way, the sizes
+    differ and the list itself answers.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._members: set[int] = set()
+
+    def append(self, item: int) -> None:
+        super().append(item)
+        self._members.add(item)
+
+    def clear(self) -> None:
+        super().clear()
+        self._members.clear()
+
+    def __contains__(self, item: object) -> bool:
+        if len(self._members) != len(self):  # changed some other way: ask the list
+            return super().__contains__(item)
+        return item in self._members
+
+
+class _SubscriptableType(type):
+    """``isinstance`` against pathable's ``Subscriptable`` protocol, answered by type
+    for the values a parsed document holds.
+
+    pathable asks it for every step of every path openapi-spec-validator reads; on
+    Python 3.11 a runtime protocol check walks the protocol's attributes each time (a
+    fifth of the validator's time). The answers for the JSON types are the protocol's
+    own, taken once; any other type is still asked of the protocol.
+    """
+
+    protocol: ClassVar[Any] = None
+    answers: ClassVar[dict[type, bool]] = {}
+
+    def __instancecheck__(cls, instance: object) -> bool:
+        answer = cls.answers.get(type(instance))
+        return bool(isinstance(instance, cls.protocol)) if answer is None else answer
+
+
+class _Subscriptable(metaclass=_SubscriptableType):
+    pass
+
+
+def _quicken_validator() -> None:
+    """Make openapi-spec-validator cheaper without changing what it checks: the same
+    validator classes run the same rules on the same document, with a set where it
+    keeps ids in lists and the protocol check it makes per path step answered by type.
+
+    Only done in the process that validates a big spec and then exits, so nothing
+    else ever sees the change; a library version laid out otherwise is left alone.
+    """
+    try:
+        from openapi_spec_validator.validation import registries
+        from pathable import accessors, protocols
+    except ImportError:
+        return
+    if accessors.__dict__.get("Subscriptable") is protocols.Subscriptable:
+        _SubscriptableType.protocol = protocols.Subscriptable
+        samples: tuple[object, ...] = ({}, [], "", 0, 0.0, True, None)
+        _SubscriptableType.answers = {type(sample): isinstance(sample, protocols.Subscriptable) for sample in samples}
+        setattr(accessors, "Subscriptable", _Subscriptable)  # noqa: B010  # read by SubscriptableAccessor._get_subnode
+    registry_cls = registries.KeywordValidatorRegistry
+    make = registry_cls.__missing__
+
+    def missing(registry: Any, keyword: str) -> Any:
+        validator = make(registry, keyword)
+        for name in ("visited_schema_ids", "meta_checked_schema_ids"):
+            if getattr(validator, name, None) == [] and type(getattr(validator, name)) is list:
+                setattr(validator, name, _IdList())
+        return validator
+
+    setattr(registry_cls, "__missing__", missing)  # noqa: B010  # a method of a library class
 
 
 def _merge(into: Diagnostics, items: Sequence[Diagnostic]) -> None:
@@ -366,6 +485,36 @@ def compile_to_tree(
     progress: Callable[[str], None] | None = None,
 ) -> CompileResult:
     """Everything but writing: returns the formatted file tree, or diagnostics."""
+    with _collector_paused():
+        return _compile_to_tree(path, targets, options, format_code, compiler_version, progress)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for one compile (and the processes it forks).
+
+    A compile builds millions of objects that live until it ends, and the collector
+    walks them over and over to find little: a tenth of the CPU time of an SDK
+    compile of the GitHub spec, against a few megabytes of cycles left for the
+    next collection after it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _compile_to_tree(
+    path: Path,
+    targets: Sequence[str],
+    options: BuildOptions | None,
+    format_code: bool,
+    compiler_version: str,
+    progress: Callable[[str], None] | None,
+) -> CompileResult:
     say = progress or (lambda _msg: None)
     locator = Locator()
     say(f"loading {path}")
@@ -419,21 +568,30 @@ def _generate(
         source_label=path.as_posix(),
     )
     tree: FileTree = {}
+    deferred: dict[PurePosixPath, DeferredModule] = {}
     for target in targets:
         say(f"emitting {target}")
         emitter = _emitter(target)
         collect = getattr(emitter, "collect_diagnostics", None)
         if callable(collect):
             collect(api, diags)
-        out = emitter.emit(api, emit_options)
         prefix = PurePosixPath(target) if len(targets) > 1 else PurePosixPath()
+        plan = getattr(emitter, "plan", None)
+        if format_code and callable(plan):
+            # modules left to render are rendered by the formatting stage's processes
+            out, later = plan(api, emit_options)
+            deferred.update((prefix / rel, module) for rel, module in later.items())
+        else:
+            out = emitter.emit(api, emit_options)
         for rel, text in out.items():
             tree[prefix / rel] = text
     if not format_code:
         return tree
-    say(f"formatting {sum(1 for p in tree if p.suffix == '.py')} modules")
+    say(f"formatting {sum(1 for p in [*tree, *deferred] if p.suffix == '.py')} modules")
     try:
-        return format_tree(tree, api=api, options=emit_options, meanwhile=lambda: _locate_printed(diags, locator))
+        return format_tree(
+            tree, api=api, options=emit_options, meanwhile=lambda: _locate_printed(diags, locator), deferred=deferred
+        )
     except SpecError:
         diags.error("GW501", api.origin, "generated code could not be formatted; this is a compiler bug, please report it")
         return None

@@ -42,13 +42,17 @@ class PreformattedSource(str):
 
     ``unsure`` holds the (stripped) lines whose layout the emitter could not vouch
     for; ``format`` runs black only on the top-level blocks that contain one.
+    ``compiled`` says the text was already checked to compile (where it was
+    rendered), so ``format`` need not check it again.
     """
 
     unsure: frozenset[str]
+    compiled: bool
 
-    def __new__(cls, text: str, unsure: frozenset[str] = frozenset()) -> PreformattedSource:
+    def __new__(cls, text: str, unsure: frozenset[str] = frozenset(), *, compiled: bool = False) -> PreformattedSource:
         made = super().__new__(cls, text)
         made.unsure = unsure
+        made.compiled = compiled
         return made
 
 

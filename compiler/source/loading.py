@@ -83,10 +83,10 @@ class SourceFile:
         """Find many positions in one pass (see :func:`find_positions`); :meth:`position`
         then answers them without building the file's node graph."""
         if self.problem is None:
-            find_positions(self.text, pointers, self.positions)
+            find_positions(self.text, pointers, self.positions, is_json=self.is_json)
 
     def position(self, pointer: str) -> Position | None:
-        found = self.problem or find_position(self.text, pointer, self.positions)
+        found = self.problem or find_position(self.text, pointer, self.positions, is_json=self.is_json)
         if found is None:
             return None
         line, col = found
@@ -108,6 +108,8 @@ class LoadedSpec:
     # ------------------------------------------------------------------ source map
     def origin(self, pointer: str) -> Origin:
         """Map a pointer in the bundled document to its file and pointer there."""
+        if not self.inlined:  # one file, nothing inlined: every pointer is the root's
+            return Origin(self.root.label, pointer)
         probe = pointer
         suffix = ""
         while True:
@@ -251,6 +253,8 @@ class _Bundler:
         return out
 
     def child(self, key: str, value: Any, src: SourceFile, ptr: str, out: str, kind: str) -> Any:
+        if not isinstance(value, dict | list):
+            return value  # a scalar is kept whatever its key (most nodes are)
         cptr, cout = join_pointer(ptr, key), join_pointer(out, key)
         if kind == "map":
             return self.walk(value, src, cptr, cout, "example" if ptr.endswith("/examples") else "node")
@@ -274,7 +278,10 @@ class _Bundler:
 
     def walk(self, value: Any, src: SourceFile, ptr: str, out: str, kind: str) -> Any:
         if isinstance(value, list):
-            return [self.walk(v, src, join_pointer(ptr, i), join_pointer(out, i), kind) for i, v in enumerate(value)]
+            return [
+                self.walk(v, src, join_pointer(ptr, i), join_pointer(out, i), kind) if isinstance(v, dict | list) else v
+                for i, v in enumerate(value)
+            ]
         if not isinstance(value, dict):
             return value
         if "$ref" in value and (kind != "map" or isinstance(value["$ref"], str)):
@@ -323,7 +330,7 @@ class _Bundler:
             self.diags.error("GW107", origin, f"$ref must be a string, got {_json_type(ref)}", hint=hint)
             return {k: v for k, v in node.items() if k != "$ref"}
         siblings = {k: self.child(k, v, src, ptr, out, kind) for k, v in node.items() if k != "$ref"}
-        by_id = self.ids.get(_absolute_ref(src, ref))
+        by_id = self.ids.get(_absolute_ref(src, ref)) if self.ids else None
         if by_id is not None:
             return self.internal_ref(out, by_id, siblings)
         target_path, target_ptr = self.split_ref(ref, src)
@@ -405,24 +412,31 @@ def _index_ids(src: SourceFile, data: Any) -> dict[str, str]:
     from urllib.parse import urljoin
 
     found: dict[str, str] = {}
+    # the tokens down to the node visited: its pointer is only spelled out for a hit
+    tokens: list[str | int] = []
 
-    def visit(node: Any, ptr: str, base: str) -> None:
+    def visit(node: Any, base: str) -> None:
         if isinstance(node, dict):
             ident = node.get("$id")
             if isinstance(ident, str):
                 base = urljoin(base, ident).split("#")[0]
-                found.setdefault(base, ptr)
+                found.setdefault(base, join_pointer("", *tokens) if tokens else "")
             anchor = node.get("$anchor")
             if isinstance(anchor, str):
-                found.setdefault(f"{base}#{anchor}", ptr)
+                found.setdefault(f"{base}#{anchor}", join_pointer("", *tokens) if tokens else "")
             for k, v in node.items():
-                if k not in _DATA_KEYS and not k.startswith("x-"):
-                    visit(v, join_pointer(ptr, k), base)
+                if isinstance(v, dict | list) and k not in _DATA_KEYS and not k.startswith("x-"):
+                    tokens.append(k)
+                    visit(v, base)
+                    tokens.pop()
         elif isinstance(node, list):
             for i, v in enumerate(node):
-                visit(v, join_pointer(ptr, i), base)
+                if isinstance(v, dict | list):
+                    tokens.append(i)
+                    visit(v, base)
+                    tokens.pop()
 
-    visit(data, "", src.path.as_uri())
+    visit(data, src.path.as_uri())
     return found
 
 
