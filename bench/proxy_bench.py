@@ -19,7 +19,8 @@ Back-to-back runs still see other tenants come and go between them, so the same
 ratios are then measured side by side as well: the three proxies loaded at once, each
 by its own wrk, alone on CPU 0 (the upstream moves beside wrk on CPU 1). The CPU is
 shared equally between them, so each req/s ratio is the inverse ratio of CPU cost per
-request, taken in one window that any outside load slows alike.
+request, taken in one window that any outside load slows alike. Each side-by-side
+round starts the three proxies afresh.
 
 Knobs (environment): ``BENCH_SECONDS`` (default 10), ``BENCH_ROUNDS`` (default 3),
 ``BENCH_CONNECTIONS`` (default 32), ``BENCH_PIN`` (default 1; 0 runs unpinned).
@@ -318,14 +319,19 @@ def main() -> int:
             "gateway": gateway(plain_package, work / "gateway", ports["gateway"]),
             "edge": gateway(edge_package, work / "edge", ports["edge"]),
         }
+        pids: dict[str, int] = {}
+
+        def start(name: str) -> subprocess.Popen[bytes]:
+            command, server_env = servers[name]
+            process = subprocess.Popen(command, env=server_env, stdout=subprocess.DEVNULL)
+            processes.append(process)
+            wait_for(ports[name], process, name)
+            pids[name] = process.pid
+            pin_server(process.pid)
+            return process
+
         try:
-            pids: dict[str, int] = {}
-            for name, (command, server_env) in servers.items():
-                process = subprocess.Popen(command, env=server_env, stdout=subprocess.DEVNULL)
-                processes.append(process)
-                wait_for(ports[name], process, name)
-                pids[name] = process.pid
-                pin_server(process.pid)
+            started = {name: start(name) for name in servers}
             for _method, path, script in cases:
                 for target in TARGETS:  # warm-up: connection pools, code paths
                     run_wrk(
@@ -349,15 +355,22 @@ def main() -> int:
                         )
                         results.setdefault((method, target), []).append(result)
             if side_by_side([pids["upstream"]]):
+                stop([started[target] for target in TARGETS])
                 for _round in range(rounds):
+                    # Fresh processes each round: the same code runs a few percent
+                    # faster or slower from one process to the next (hash seeds,
+                    # address layout), and the median should not rest on one draw.
+                    fresh = [start(target) for target in TARGETS]
                     for method, path, script in cases:
                         loads = [
                             (f"http://127.0.0.1:{ports[t]}{path}", work / script, pids[t])
                             for t in TARGETS
                         ]
+                        run_wrk_together(loads, 1, connections)  # warm-up
                         together = run_wrk_together(loads, seconds, connections)
                         for target, result in zip(TARGETS, together, strict=True):
                             at_once.setdefault((method, target), []).append(result)
+                    stop(fresh)
         finally:
             stop(processes)
 

@@ -17,7 +17,8 @@ Per request, in this order (one aiohttp handler, see :func:`gateway_handler`)::
 
 A :class:`GatewayError` raised at any step (feature middlewares included) becomes a
 gateway response; anything unexpected is logged and answers ``DEFAULT_5XX``. CORS
-headers are added to every answer as it is sent (an ``on_response_prepare`` hook).
+headers are added by the gateway handler to every answer it returns, and by the proxy
+to an answer it streams, just before streaming it (:data:`~.context.STREAM_HEAD`).
 
 A gateway process serves through :func:`direct_dispatch`, which skips aiohttp's
 per-request URL dispatch: the app has one catch-all route.
@@ -42,9 +43,10 @@ from aiohttp.typedefs import Handler, Middleware
 from aiohttp.web_urldispatcher import AbstractRoute, UrlMappingMatchInfo
 
 from .config import ApiConfig
-from .context import REQUEST_ID, ROUTE_MATCH, RouteMatch, operation_scope
+from .context import REQUEST_ID, ROUTE_MATCH, STREAM_HEAD, RouteMatch, operation_scope
+from .cors import Cors
 from .errors import ConfigurationError, GatewayError
-from .features import GatewayFeatures, Preflight, build_features, resources_context
+from .features import GatewayFeatures, build_features, resources_context
 from .integration import CURRENT_OPERATION, Route, RouteEntry, StartupContext
 from .responses import GatewayResponses
 from .router import MethodNotAllowed, Router
@@ -200,11 +202,11 @@ def operation_chains(
 def gateway_handler(
     state: GatewayState,
     features: Mapping[str, Handler | None],
-    preflight: Preflight | None = None,
+    cors: Cors | None = None,
 ) -> Handler:
     """The one aiohttp handler of a gateway app: errors, routing, checks, then ``features``.
 
-    In order: a CORS preflight answered by ``preflight`` (when it answers, nothing else
+    In order: a CORS preflight answered by ``cors`` (when it answers, nothing else
     runs: no auth, no throttling); request id (propagated when well-formed, else generated); ``/healthz``
     and ``/readyz``; URL (414) and header (431) limits; the route match (404, 405 with
     ``Allow``), which sets ``request[ROUTE_MATCH]`` and ``request[CURRENT_OPERATION]``;
@@ -212,7 +214,8 @@ def gateway_handler(
     (``features``, by operation id, from :func:`operation_chains`; ``None`` or absent
     where none acts) and the operation handler. A :class:`GatewayError` from anywhere is rendered through the
     gateway responses table, an aiohttp HTTP exception keeps its 4xx/5xx meaning, and
-    anything else is logged with the request id and answers ``DEFAULT_5XX``.
+    anything else is logged with the request id and answers ``DEFAULT_5XX``. Every
+    answer but a preflight's gets its CORS headers from ``cors`` on the way out.
 
     Everything runs in one coroutine rather than as aiohttp middlewares: each
     middleware layer costs a coroutine and a wrapper per request.
@@ -227,22 +230,29 @@ def gateway_handler(
     openapi_body = state.openapi_body
 
     async def gateway(request: web.Request) -> web.StreamResponse:
-        if preflight is not None and request.method == "OPTIONS":
-            answer = preflight(request)
+        if cors is not None and request.method == "OPTIONS":
+            answer = cors.preflight(request)
             if answer is not None:
                 return answer
         request_id = request_id_of(request)
         request[REQUEST_ID] = request_id
+        operation_id: str | None = None  # known once routed: its CORS policy applies
         try:
             raw_path = request.rel_url.raw_path
             if raw_path == "/healthz" or raw_path == "/readyz":
-                return _health(raw_path, state)
+                response: web.StreamResponse = _health(raw_path, state)
+                if cors is not None:
+                    cors.decorate(request, response, None)
+                return response
             if len(request.raw_path) > max_url:
                 raise GatewayError("URI_TOO_LONG", detail={"limit": max_url})
             if sum(map(len, chain.from_iterable(request.raw_headers))) > max_headers:
                 raise GatewayError("REQUEST_HEADER_FIELDS_TOO_LARGE", detail={"limit": max_headers})
             if raw_path == openapi_path and request.method in ("GET", "HEAD"):
-                return _openapi_response(openapi_body, request_id)
+                response = _openapi_response(openapi_body, request_id)
+                if cors is not None:
+                    cors.decorate(request, response, None)
+                return response
             if base_path:
                 if raw_path == base_path:
                     raw_path = "/"
@@ -268,6 +278,7 @@ def gateway_handler(
                 match = RouteMatch(route.operation_id, route.method, route.path, params)
             request[ROUTE_MATCH] = match
             request[CURRENT_OPERATION] = entry
+            operation_id = match.operation_id
             length = request.content_length
             if length is not None and length > entry.max_body_bytes:
                 raise GatewayError(
@@ -282,28 +293,38 @@ def gateway_handler(
                         "UNSUPPORTED_MEDIA_TYPE",
                         f"content type {content_type or '(none)'} is not accepted here",
                     )
-            operation_chain = features.get(entry.route.operation_id)
+            operation_chain = features.get(operation_id)
             if operation_chain is None:
-                return await entry.route.handler(request, entry.integration)
-            response = await operation_chain(request)
-            # a feature middleware may answer by itself (a cache hit): tag it too
-            if not response.prepared and "X-Request-Id" not in response.headers:
-                response.headers["X-Request-Id"] = request_id
+                response = await entry.route.handler(request, entry.integration)
+            else:
+                response = await operation_chain(request)
+                # a feature middleware may answer by itself (a cache hit): tag it too
+                if not response.prepared and "X-Request-Id" not in response.headers:
+                    response.headers["X-Request-Id"] = request_id
+            # a streamed answer (prepared already) got its CORS headers from STREAM_HEAD
+            if cors is not None and not response.prepared:
+                cors.decorate(request, response, operation_id)
             return response
         except GatewayError as exc:
             error = exc
         except web.HTTPException as exc:
             if exc.status < 400:  # a redirect or similar raised on purpose: not an error
-                return web.Response(status=exc.status, headers=exc.headers, body=exc.body)
+                response = web.Response(status=exc.status, headers=exc.headers, body=exc.body)
+                if cors is not None:
+                    cors.decorate(request, response, operation_id)
+                return response
             error = _from_http_exception(exc)
         except Exception:
             _log.exception(
                 "unhandled error in %s %s (request %s)", request.method, request.path, request_id
             )
             error = GatewayError("DEFAULT_5XX")
-        return responses.render(
+        response = responses.render(
             error, request_id=request_id, method=request.method, path=request.path
         )
+        if cors is not None:
+            cors.decorate(request, response, operation_id)
+        return response
 
     return gateway
 
@@ -441,7 +462,7 @@ def build_gateway_app(
     # without feature middlewares the operation handler is called directly (one
     # coroutine less per request)
     inner = list(extra_middlewares)
-    preflight: Preflight | None = None
+    cors: Cors | None = None
     if features is not None:
 
         def locate(method: str, raw_path: str) -> str | None:
@@ -452,14 +473,22 @@ def build_gateway_app(
             features, stage=stage, env=environment, locate=locate, stage_variables=stage_variables
         )
         inner = [*wired.inner, *inner]
-        preflight = wired.preflight
+        cors = wired.cors
+        if cors is not None:
+            routed = cors.decorate  # bound here, where cors is known to be set
+
+            def cors_head(request: web.Request, response: web.StreamResponse) -> None:
+                match = request.get(ROUTE_MATCH)
+                routed(request, response, None if match is None else match.operation_id)
+
+            app[STREAM_HEAD] = cors_head
         app.middlewares[0:0] = wired.outer
         for hook in wired.prepare_hooks:
             app.on_response_prepare.append(hook)
         if wired.cleanup:
             app.cleanup_ctx.append(resources_context(wired.cleanup))
     chains = operation_chains(inner, entries)
-    handler = gateway_handler(state, chains, preflight)
+    handler = gateway_handler(state, chains, cors)
     # DOTALL: a decoded %0A in the path must reach the gateway's router, not aiohttp's 404
     state.route = app.router.add_route("*", "/{tail:(?s:.*)}", handler)
     return app

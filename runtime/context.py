@@ -7,7 +7,7 @@ what authentication established from ``request[PRINCIPAL]``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple
@@ -19,6 +19,7 @@ __all__ = [
     "PRINCIPAL",
     "REQUEST_ID",
     "ROUTE_MATCH",
+    "STREAM_HEAD",
     "Principal",
     "RouteMatch",
     "operation_scope",
@@ -56,6 +57,13 @@ class Principal:
 ROUTE_MATCH = web.RequestKey("gatewright_route_match", RouteMatch)
 PRINCIPAL = web.RequestKey("gatewright_principal", Principal)
 REQUEST_ID = web.RequestKey("gatewright_request_id", str)
+
+STREAM_HEAD: web.AppKey[Callable[[web.Request, web.StreamResponse], None]] = web.AppKey(
+    "gatewright_stream_head"
+)
+"""Called on an answer a handler streams itself, just before its status line and headers
+go out: what the gateway handler adds to the answers it returns (CORS headers) goes on
+here, for the answers it never sees unsent."""
 
 
 _SCOPE_ATTRIBUTE = "gatewright_operations"

@@ -10,10 +10,13 @@ into a :class:`Cors` by :func:`cors_for`. It has two parts:
   thing in its one handler (``gatewright.runtime.app.gateway_handler``), before error
   rendering, routing, auth and throttling; apps assembled by hand put
   :meth:`Cors.middleware` outside everything else instead.
-- :meth:`Cors.on_response_prepare` goes into ``app.on_response_prepare`` and adds
-  the CORS headers to every other answer as it is sent, whether a handler returned
-  it, the gateway rendered it as an error, or a handler streamed it. One place for
-  all of them costs less per request than a middleware layer around the handler.
+- :meth:`Cors.decorate` adds the CORS headers to every other answer before it is
+  sent. A generated gateway's handler calls it on what it returns, whether an
+  operation answered or the gateway rendered an error, and the proxy calls it
+  (through :data:`~gatewright.runtime.context.STREAM_HEAD`) on an answer it streams,
+  just before streaming starts: a plain call per request, where a prepare hook
+  costs two coroutines. Apps assembled by hand put :meth:`Cors.on_response_prepare`
+  into ``app.on_response_prepare`` instead.
 
 Behaviour:
 
@@ -69,6 +72,7 @@ __all__ = [
 OperationLocator = Callable[[str, str], str | None]
 """``(method, raw path) -> operation id``: which operation would answer this request."""
 
+_VARY = istr(hdrs.VARY)
 _ALLOW_ORIGIN = istr("Access-Control-Allow-Origin")
 _ALLOW_CREDENTIALS = istr("Access-Control-Allow-Credentials")
 _ALLOW_METHODS = istr("Access-Control-Allow-Methods")
@@ -255,28 +259,29 @@ class CorsPolicy:
             # an upstream's own CORS answer would contradict the gateway's: dropped
             for name in _RESPONSE_CORS_HEADERS:
                 headers.popall(name, None)
-        if self._varies:
-            if hdrs.VARY in headers:
-                add_vary(headers, "Origin")
-            else:
-                headers[hdrs.VARY] = "Origin"
         if origin is None:
+            if self._varies:
+                add_vary(headers, "Origin")
             return
         decoration = self._decorations.get(origin)
         if decoration is None:
             decoration = self._decoration(origin)
+        # a decoration starts with "Vary: Origin" when answers vary by origin
+        if self._varies and hdrs.VARY in headers:
+            add_vary(headers, "Origin")
+            decoration = decoration[1:]
         if decoration:
             headers.extend(decoration)
 
     def _decoration(self, origin: str) -> tuple[tuple[istr, str], ...]:
-        decoration: tuple[tuple[istr, str], ...] = ()
+        pairs = [(_VARY, "Origin")] if self._varies else []
         if self.allows_origin(origin):
-            pairs = [(_ALLOW_ORIGIN, self._allow_origin_value(origin))]
+            pairs.append((_ALLOW_ORIGIN, self._allow_origin_value(origin)))
             if self.allow_credentials:
                 pairs.append((_ALLOW_CREDENTIALS, "true"))
             if self._expose_value:
                 pairs.append((_EXPOSE_HEADERS, self._expose_value))
-            decoration = tuple(pairs)
+        decoration = tuple(pairs)
         decorations = self._decorations
         if len(decorations) >= _VERDICT_CACHE_SIZE:
             decorations.clear()  # callers choose the Origin header: bounded
@@ -369,22 +374,28 @@ class Cors:
         request[_PREFLIGHT_ANSWERED] = True  # the prepare hook leaves this answer alone
         return own.preflight(origin, requested_method, headers.get(_REQUEST_HEADERS))
 
-    async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
-        """``app.on_response_prepare`` hook: the CORS headers of every answer but preflights.
+    def decorate(
+        self, request: web.BaseRequest, response: web.StreamResponse, operation_id: str | None
+    ) -> None:
+        """Add the CORS headers to ``response`` (not a preflight answer) before it is sent.
 
-        The policy is the routed operation's, or the API's when routing did not get
-        that far (404, 405, 414, ...).
+        The policy is the one of ``operation_id``, or the API's when the request
+        reached no operation (``None``: 404, 405, 414, ...).
         """
-        if request.method == hdrs.METH_OPTIONS and request.get(_PREFLIGHT_ANSWERED):
-            return
-        try:
-            operation_id = request[ROUTE_MATCH].operation_id
-        except KeyError:
+        if operation_id is None:
             policy = self._default
         else:
             policy = self._operations.get(operation_id, self._default)
         if policy is not None:
             policy.decorate(response.headers, request.headers.get(hdrs.ORIGIN))
+
+    async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+        """``app.on_response_prepare`` hook, for apps assembled by hand: the CORS headers
+        of every answer but preflights, with the routed operation's policy."""
+        if request.method == hdrs.METH_OPTIONS and request.get(_PREFLIGHT_ANSWERED):
+            return
+        match = request.get(ROUTE_MATCH)
+        self.decorate(request, response, None if match is None else match.operation_id)
 
     def middleware(self) -> Middleware:
         """A middleware answering preflights, for an app with no gateway handler to do it.

@@ -14,7 +14,8 @@ order the gateway applies them::
 
 CORS preflights are answered first thing in the gateway handler, so they never
 reach auth or throttling; the CORS headers of every other answer, gateway errors
-included, are added by an ``on_response_prepare`` hook as it is sent. Stores, key
+included, are added by the gateway handler as it returns it (or by the proxy just
+before it streams one). Stores, key
 stores and JWKS clients are closed through ``cleanup_ctx``.
 """
 
@@ -40,7 +41,7 @@ from .cache import CachePolicy, ResponseCache, cache_middleware
 from .compression import CompressionPolicy, compression_middleware, compression_on_response_prepare
 from .config import OpenApiDocument
 from .context import Principal, scoped
-from .cors import CorsPolicy, cors_for
+from .cors import Cors, CorsPolicy, cors_for
 from .deprecation import DeprecationNotice, deprecation_middleware, deprecation_on_response_prepare
 from .errors import ConfigurationError, GatewayError
 from .keys import ApiKeyAuthenticator, KeyStore, UsagePlan, api_key_middleware, key_store_from_url
@@ -56,7 +57,6 @@ __all__ = [
     "GatewayFeatures",
     "JwtScheme",
     "KeyStoreAuthenticator",
-    "Preflight",
     "SchemeSpec",
     "SigV4Scheme",
     "StoreSpec",
@@ -114,7 +114,6 @@ class ApiKeyScheme:
 SchemeSpec: TypeAlias = JwtScheme | SigV4Scheme | AuthorizerScheme | ApiKeyScheme
 Requirements: TypeAlias = tuple[Mapping[str, Sequence[str]], ...]
 PrepareHook: TypeAlias = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
-Preflight: TypeAlias = Callable[[web.BaseRequest], web.Response | None]
 Closer: TypeAlias = Callable[[], Awaitable[None]]
 
 
@@ -206,8 +205,9 @@ class FeatureMiddlewares:
     outer: list[Middleware]
     prepare_hooks: list[PrepareHook]
     cleanup: list[Closer]
-    # answers CORS preflights before anything else runs (None: CORS is off)
-    preflight: Preflight | None = None
+    # answers CORS preflights before anything else runs, and adds CORS headers to
+    # every other answer the gateway handler returns (None: CORS is off)
+    cors: Cors | None = None
 
 
 def _resolve(
@@ -231,17 +231,14 @@ def build_features(
     outer: list[Middleware] = []
     hooks: list[PrepareHook] = []
     closers: list[Closer] = []
-    preflight: Preflight | None = None
 
     # -- edge (outer): compression -> deprecation; CORS
     if features.compression is not None and features.compression.minimum_size_bytes is not None:
         outer.append(compression_middleware(policy=features.compression))
         hooks.append(compression_on_response_prepare)
+    # preflights are answered first thing in the gateway handler, which also adds the
+    # CORS headers of every other answer (see app.py): no middleware, no prepare hook
     cors = cors_for(policy=features.cors, locate=locate, operations=features.operation_cors)
-    if cors is not None:
-        # preflights are answered first thing in the gateway handler (see app.py)
-        preflight = cors.preflight
-        hooks.append(cors.on_response_prepare)
     if features.deprecations:
         outer.append(deprecation_middleware(operations=features.deprecations))
         hooks.append(deprecation_on_response_prepare)
@@ -368,7 +365,7 @@ def build_features(
             cache_middleware(cache=ResponseCache(cache_store), policies=features.cache_policies)
         )
     return FeatureMiddlewares(
-        inner=inner, outer=outer, prepare_hooks=hooks, cleanup=closers, preflight=preflight
+        inner=inner, outer=outer, prepare_hooks=hooks, cleanup=closers, cors=cors
     )
 
 

@@ -33,7 +33,7 @@ from aiohttp.helpers import TimerNoop
 from multidict import CIMultiDict
 from yarl import URL
 
-from .context import REQUEST_ID, ROUTE_MATCH
+from .context import REQUEST_ID, ROUTE_MATCH, STREAM_HEAD
 from .deadlines import Deadlines
 from .errors import ConfigurationError, GatewayError
 from .integration import Route, StartupContext, read_body
@@ -508,6 +508,9 @@ class HttpProxy:
         transform_head = request.get(STREAMED_RESPONSE_HOOK)
         if transform_head is not None:  # status and headers can change only before prepare
             transform_head(response)
+        gateway_head = request.config_dict.get(STREAM_HEAD)
+        if gateway_head is not None:  # after the transform: the gateway's CORS answer wins
+            gateway_head(request, response)
         await response.prepare(request)
         try:
             if first:

@@ -134,6 +134,21 @@ async def test_actual_request_with_credentials_echoes_the_origin_never_star(gate
     assert any("Origin" in v for v in plain.headers.getall("Vary"))
 
 
+async def test_streamed_answers_get_the_same_cors_headers(gateway: Gateway) -> None:
+    # over the proxy's 256 KiB buffer: streamed, so sent before the handler returns
+    client, _ = gateway
+    size = 300 * 1024
+    resp = await client.get(f"/v1/items?size={size}", headers={"Origin": ALLOWED})
+    assert resp.status == 200
+    assert len(await resp.read()) == size
+    assert resp.headers.getall("Access-Control-Allow-Origin") == [ALLOWED]  # not the upstream's '*'
+    assert resp.headers["Access-Control-Allow-Credentials"] == "true"
+    assert any("Origin" in v for v in resp.headers.getall("Vary"))
+    denied = await client.get(f"/v1/items?size={size}", headers={"Origin": DENIED})
+    await denied.read()
+    assert "Access-Control-Allow-Origin" not in denied.headers
+
+
 async def test_operation_override_and_off_switch(gateway: Gateway) -> None:
     client, _ = gateway
     resp = await client.get("/v1/public", headers={"Origin": DENIED})
