@@ -16,7 +16,8 @@ proxy. The machines are shared, so cases run in rounds (the order rotates betwee
 rounds), each ratio is taken against the bare proxy of the same round, and the median
 over rounds is reported. Then every case is measured side by side with the bare
 proxy, both loaded at once and alone on CPU 0, so that any outside load slows both
-alike (see ``run_wrk_together`` in ``proxy_bench.py``); the cache hit is left out
+alike (see ``run_wrk_together`` in ``proxy_bench.py``), with fresh processes
+each round; the cache hit is left out
 there, since its gain is the upstream work it saves, in another process. Not part
 of CI. Knobs: ``BENCH_SECONDS`` (default 10),
 ``BENCH_ROUNDS`` (default 3), ``BENCH_CONNECTIONS`` (default 32). Usage: ``.venv/bin/python bench/features_bench.py``.
@@ -249,19 +250,26 @@ def main() -> int:
                 base_env | {"BENCH_STORE_URL": redis_url, "BENCH_KEYS_URL": redis_url},
             ),
         }
+        pids: dict[str, int] = {}
+
+        def start(name: str) -> subprocess.Popen[bytes]:
+            command, env = servers[name]
+            process = subprocess.Popen(
+                command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work
+            )
+            processes.append(process)
+            wait_for(ports[name], process, name)
+            pids[name] = process.pid
+            pin_server(process.pid)  # servers on CPU 0, wrk on CPU 1 (see proxy_bench)
+            return process
+
         try:
-            pids: dict[str, int] = {}
-            for name, (command, env) in servers.items():
+            started: dict[str, subprocess.Popen[bytes]] = {}
+            for name in servers:
                 if name == "memory":  # keys exist before the gateways start
                     asyncio.run(_create_key(sqlite_url))
                     asyncio.run(_create_key(redis_url))
-                process = subprocess.Popen(
-                    command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=work
-                )
-                processes.append(process)
-                wait_for(ports[name], process, name)
-                pids[name] = process.pid
-                pin_server(process.pid)  # servers on CPU 0, wrk on CPU 1 (see proxy_bench)
+                started[name] = start(name)
 
             key_lua, jwt_lua, bare_lua = work / "key.lua", work / "jwt.lua", work / "bare.lua"
             key_lua.write_text(_lua({"X-API-Key": API_KEY}))
@@ -292,20 +300,27 @@ def main() -> int:
                         run_wrk(url, script, seconds, connections, pids[target])
                     )
             if side_by_side([pids["upstream"], pids["redis"], pids["jwks"]]):
-                _, bare_path, bare_script = cases["bare proxy"]
-                bare_load = (f"http://127.0.0.1:{ports['bare']}{bare_path}", bare_script, pids["bare"])
                 # Side by side, a ratio compares the two processes' own CPU per request.
                 # A cache hit's gain is mostly the upstream work it saves, which lives
                 # in another process, so (c) is only measured back to back.
                 compared = [case for case in names[1:] if case != "(c) cache hit"]
+                proxies = ("bare", "memory", "redisgw")
+                stop([started[name] for name in proxies])
                 for _round in range(rounds):
+                    # fresh processes each round (see proxy_bench): the same code runs
+                    # a few percent apart from one process to the next
+                    fresh = [start(name) for name in proxies]
+                    _, bare_path, bare_script = cases["bare proxy"]
+                    bare_url = f"http://127.0.0.1:{ports['bare']}{bare_path}"
+                    bare_load = (bare_url, bare_script, pids["bare"])
                     for case in compared:
                         target, path, script = cases[case]
                         url = f"http://127.0.0.1:{ports[target]}{path}"
-                        measured, bare_run = run_wrk_together(
-                            [(url, script, pids[target]), bare_load], seconds, connections
-                        )
+                        loads = [(url, script, pids[target]), bare_load]
+                        run_wrk_together(loads, 1, connections)  # warm-up: key and token caches
+                        measured, bare_run = run_wrk_together(loads, seconds, connections)
                         at_once.setdefault(case, []).append((measured, bare_run))
+                    stop(fresh)
         finally:
             stop(processes)
 
