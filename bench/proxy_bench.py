@@ -282,6 +282,12 @@ def paired(results: Results, method: str, top: str, bottom: str) -> float:
     return statistics.median(a.requests_per_second / b.requests_per_second for a, b in pairs)
 
 
+def rounds_of(results: Results, method: str, top: str, bottom: str) -> str:
+    """Each round's req/s ratio ``top`` / ``bottom``, for the spread behind a median."""
+    pairs = zip(results[(method, top)], results[(method, bottom)], strict=True)
+    return " ".join(f"{a.requests_per_second / b.requests_per_second:.3f}" for a, b in pairs)
+
+
 def paired_cpu(results: Results, method: str, top: str, bottom: str) -> float:
     """Like :func:`paired` for CPU per request, as ``bottom`` / ``top`` (higher is better)."""
     pairs = zip(results[(method, top)], results[(method, bottom)], strict=True)
@@ -424,11 +430,13 @@ def main() -> int:
                 )
             print(
                 f"{method + ' ratio':<16}{paired(at_once, method, 'gateway', 'bare'):>10.3f}   "
-                "req/s gateway / bare proxy, same window (target >= 0.9)"
+                "req/s gateway / bare proxy, same window (target >= 0.9); rounds "
+                + rounds_of(at_once, method, "gateway", "bare")
             )
             print(
                 f"{method + ' edge':<16}{paired(at_once, method, 'edge', 'gateway'):>10.3f}   "
-                "req/s edge / gateway, same window (target >= 0.97)"
+                "req/s edge / gateway, same window (target >= 0.97); rounds "
+                + rounds_of(at_once, method, "edge", "gateway")
             )
     return 0
 
