@@ -294,6 +294,20 @@ def paired_cpu(results: Results, method: str, top: str, bottom: str) -> float:
     return statistics.median(b.cpu_us_per_request / a.cpu_us_per_request for a, b in pairs)
 
 
+def print_targets(results: Results, method: str, *, with_share: bool = False) -> None:
+    """One line per target: median req/s, CPU per request (and CPU share), errors."""
+    for target in TARGETS:
+        runs = results[(method, target)]
+        share = statistics.median(r.cpu_us_per_request * r.requests_per_second / 1e4 for r in runs)
+        print(
+            f"{method + ' ' + target:<16}"
+            f"{statistics.median(r.requests_per_second for r in runs):>10.0f}"
+            f"{statistics.median(r.cpu_us_per_request for r in runs):>12.0f}"
+            + (f"{share:>8.1f}" if with_share else "")
+            + f"{sum(r.errors for r in runs):>8}"
+        )
+
+
 def main() -> int:
     seconds = int(os.environ.get("BENCH_SECONDS", "10"))
     rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -387,15 +401,7 @@ def main() -> int:
     )
     print(f"{'case':<16}{'req/s':>10}{'cpu us/req':>12}{'errors':>8}")
     for method, _, _ in cases:
-        for target in TARGETS:
-            runs = results[(method, target)]
-            print(
-                f"{method + ' ' + target:<16}"
-                f"{statistics.median(r.requests_per_second for r in runs):>10.0f}"
-                f"{statistics.median(r.cpu_us_per_request for r in runs):>12.0f}"
-                f"{sum(r.errors for r in runs):>8}"
-            )
-
+        print_targets(results, method)
         print(
             f"{method + ' ratio':<16}{paired(results, method, 'gateway', 'bare'):>10.3f}   req/s gateway / bare proxy (target >= 0.9)"
         )
@@ -419,15 +425,7 @@ def main() -> int:
         # req/s ratio a CPU cost ratio
         print(f"{'case':<16}{'req/s':>10}{'cpu us/req':>12}{'cpu %':>8}{'errors':>8}")
         for method, _, _ in cases:
-            for target in TARGETS:
-                runs = at_once[(method, target)]
-                print(
-                    f"{method + ' ' + target:<16}"
-                    f"{statistics.median(r.requests_per_second for r in runs):>10.0f}"
-                    f"{statistics.median(r.cpu_us_per_request for r in runs):>12.0f}"
-                    f"{statistics.median(r.cpu_us_per_request * r.requests_per_second / 1e4 for r in runs):>8.1f}"
-                    f"{sum(r.errors for r in runs):>8}"
-                )
+            print_targets(at_once, method, with_share=True)
             print(
                 f"{method + ' ratio':<16}{paired(at_once, method, 'gateway', 'bare'):>10.3f}   "
                 "req/s gateway / bare proxy, same window (target >= 0.9); rounds "
