@@ -306,12 +306,12 @@ def main() -> int:
                 compared = [case for case in names[1:] if case != "(c) cache hit"]
                 proxies = ("bare", "memory", "redisgw")
                 stop([started[name] for name in proxies])
+                _, bare_path, bare_script = cases["bare proxy"]
+                bare_url = f"http://127.0.0.1:{ports['bare']}{bare_path}"
                 for _round in range(rounds):
                     # fresh processes each round (see proxy_bench): the same code runs
                     # a few percent apart from one process to the next
                     fresh = [start(name) for name in proxies]
-                    _, bare_path, bare_script = cases["bare proxy"]
-                    bare_url = f"http://127.0.0.1:{ports['bare']}{bare_path}"
                     bare_load = (bare_url, bare_script, pids["bare"])
                     for case in compared:
                         target, path, script = cases[case]

@@ -156,10 +156,10 @@ class DeferredModule(Protocol):
     the work (the SDK emitter's ``plan``)."""
 
     weight: int  # about its length: the longest are rendered first
-    template: str  # modules of one template share what ``prepare`` does
 
     def prepare(self) -> None:
-        """Work worth doing once, before processes are forked."""
+        """Work worth doing before processes are forked; cheap once done (it is
+        called for every module)."""
 
     def render(self) -> PreformattedSource: ...
 
@@ -419,11 +419,8 @@ def _render_modules(
     weight = sum(module.weight for module in deferred.values())
     helpers = _cpu_count() - 1 if weight >= _PARALLEL_MIN_RENDER else 0
     if helpers > 0:
-        prepared: set[str] = set()
         for module in deferred.values():
-            if module.template not in prepared:
-                prepared.add(module.template)
-                module.prepare()
+            module.prepare()
     try:
         outputs = _run_jobs(jobs, helpers, meanwhile)
     except SyntaxError as exc:  # a layout bug: the compile fails rather than writing broken code

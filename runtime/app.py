@@ -229,6 +229,14 @@ def gateway_handler(
     openapi_path = state.openapi_path
     openapi_body = state.openapi_body
 
+    def finished(
+        request: web.Request, response: web.StreamResponse, operation_id: str | None
+    ) -> web.StreamResponse:
+        """``response`` with its CORS headers: for the answers off the proxied path."""
+        if cors is not None:
+            cors.decorate(request, response, operation_id)
+        return response
+
     async def gateway(request: web.Request) -> web.StreamResponse:
         if cors is not None and request.method == "OPTIONS":
             answer = cors.preflight(request)
@@ -240,19 +248,13 @@ def gateway_handler(
         try:
             raw_path = request.rel_url.raw_path
             if raw_path == "/healthz" or raw_path == "/readyz":
-                response: web.StreamResponse = _health(raw_path, state)
-                if cors is not None:
-                    cors.decorate(request, response, None)
-                return response
+                return finished(request, _health(raw_path, state), None)
             if len(request.raw_path) > max_url:
                 raise GatewayError("URI_TOO_LONG", detail={"limit": max_url})
             if sum(map(len, chain.from_iterable(request.raw_headers))) > max_headers:
                 raise GatewayError("REQUEST_HEADER_FIELDS_TOO_LARGE", detail={"limit": max_headers})
             if raw_path == openapi_path and request.method in ("GET", "HEAD"):
-                response = _openapi_response(openapi_body, request_id)
-                if cors is not None:
-                    cors.decorate(request, response, None)
-                return response
+                return finished(request, _openapi_response(openapi_body, request_id), None)
             if base_path:
                 if raw_path == base_path:
                     raw_path = "/"
@@ -309,22 +311,18 @@ def gateway_handler(
             error = exc
         except web.HTTPException as exc:
             if exc.status < 400:  # a redirect or similar raised on purpose: not an error
-                response = web.Response(status=exc.status, headers=exc.headers, body=exc.body)
-                if cors is not None:
-                    cors.decorate(request, response, operation_id)
-                return response
+                redirect = web.Response(status=exc.status, headers=exc.headers, body=exc.body)
+                return finished(request, redirect, operation_id)
             error = _from_http_exception(exc)
         except Exception:
             _log.exception(
                 "unhandled error in %s %s (request %s)", request.method, request.path, request_id
             )
             error = GatewayError("DEFAULT_5XX")
-        response = responses.render(
+        rendered = responses.render(
             error, request_id=request_id, method=request.method, path=request.path
         )
-        if cors is not None:
-            cors.decorate(request, response, operation_id)
-        return response
+        return finished(request, rendered, operation_id)
 
     return gateway
 

@@ -230,7 +230,7 @@ class CorsPolicy:
     @property
     def varies_by_origin(self) -> bool:
         """True when the answer names the origin (so responses carry ``Vary: Origin``)."""
-        return self.allow_credentials or not self._any_origin
+        return self._varies
 
     def allows_origin(self, origin: str) -> bool:
         """Whether the serialized ``origin`` (an ``Origin`` header value) may read answers."""
@@ -251,7 +251,7 @@ class CorsPolicy:
         return verdict
 
     def _allow_origin_value(self, origin: str) -> str:
-        return origin if self.varies_by_origin else "*"
+        return origin if self._varies else "*"
 
     def decorate(self, headers: CIMultiDict[str], origin: str | None) -> None:
         """Add this policy's CORS headers for an actual (non-preflight) answer."""

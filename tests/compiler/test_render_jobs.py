@@ -36,7 +36,6 @@ def _api(spec: Path) -> Api:
 
 class _Broken:
     weight = 10
-    template = "broken"
 
     def prepare(self) -> None:
         pass

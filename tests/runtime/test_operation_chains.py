@@ -10,22 +10,13 @@ from aiohttp.typedefs import Handler, Middleware
 from gatewright import runtime as gw
 from gatewright.runtime.app import operation_chains
 from gatewright.runtime.context import operation_scope, scoped
+from route_support import invoking_route
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 
 
 def mock_route(operation_id: str) -> gw.Route:
-    async def handler(request: web.Request, integration: gw.Integration) -> web.StreamResponse:
-        return await integration.invoke(request, None)
-
-    return gw.Route(
-        operation_id=operation_id,
-        method="GET",
-        path=f"/{operation_id}",
-        segments=(("static", operation_id),),
-        handler=handler,
-        integration=gw.MockSpec(body={"op": operation_id}, has_body=True),
-    )
+    return invoking_route(operation_id, gw.MockSpec(body={"op": operation_id}, has_body=True))
 
 
 def counting(seen: list[str], name: str) -> Middleware:

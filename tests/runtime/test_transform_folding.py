@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from gatewright import runtime as gw
 from gatewright.runtime.proxy import HttpProxy
 from gatewright.runtime.transform import TransformedIntegration
+from route_support import invoking_route
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 ServerFactory = Callable[[web.Application], Awaitable[TestServer]]
@@ -39,18 +40,9 @@ def transformed_route(
     headers: gw.FieldOps,
     url: tuple[gw.TemplatePart, ...] = (gw.StageVar("upstream"), gw.Text("/x")),
 ) -> gw.Route:
-    async def handler(request: web.Request, integration: gw.Integration) -> web.StreamResponse:
-        return await integration.invoke(request, None)
-
-    return gw.Route(
-        operation_id=operation_id,
-        method="GET",
-        path=f"/{operation_id}",
-        segments=(("static", operation_id),),
-        handler=handler,
-        integration=gw.Transformed(
-            gw.HttpProxySpec(url=url), request=gw.RequestTransform(headers=headers)
-        ),
+    return invoking_route(
+        operation_id,
+        gw.Transformed(gw.HttpProxySpec(url=url), request=gw.RequestTransform(headers=headers)),
     )
 
 
