@@ -10,8 +10,11 @@ server here, so the ratios below overstate the differences in total CPU.
 
 Targets: the bare aiohttp proxy, the generated gateway, and the gateway with CORS
 and a header transform (``edge``), all as in ``proxy_bench.py``, against one
-upstream that is not instrumented. Ratios: bare/gateway (above 1: the gateway
-executes less than the bare proxy) and gateway/edge.
+upstream that is not instrumented. A fourth target, ``fixed``, is the edge gateway
+with its CORS decision replaced by the four headers it sends, added with no logic
+(``fixed_cors_headers.py``): what the headers alone cost. Ratios: bare/gateway
+(above 1: the gateway executes less than the bare proxy), gateway/edge and
+gateway/fixed.
 
 Needs valgrind (``apt-get install valgrind``); skips with a message when it is
 missing. Knobs: ``BENCH_SECONDS`` (default 10; valgrind runs servers about 50x
@@ -133,11 +136,15 @@ def main() -> int:
         try:
             wait_for(upstream_port, upstream, "upstream")
             results: dict[str, dict[str, float]] = {}
-            for name, package, folder in (("gateway", plain, "gateway"), ("edge", edge, "edge")):
+            fixed = [sys.executable, str(BENCH / "fixed_cors_headers.py"), edge]
+            for name, start, folder in (
+                ("gateway", [sys.executable, "-m", plain], "gateway"),
+                ("edge", [sys.executable, "-m", edge], "edge"),
+                ("fixed", fixed, "edge"),
+            ):
                 port = free_port()
                 path = os.pathsep.join([str(work / folder), env.get("PYTHONPATH", "")])
-                command = [sys.executable, "-m", package, "--stage", "bench", "--port", str(port)]
-                command += ["--log-level", "warning"]
+                command = [*start, "--stage", "bench", "--port", str(port), "--log-level", "warning"]
                 results[name] = measure(name, command, dict(env, PYTHONPATH=path), port, work, seconds)
             port = free_port()
             results["bare"] = measure("bare", bare_command(port, upstream_url), env, port, work, seconds)
@@ -145,12 +152,17 @@ def main() -> int:
             stop([upstream])
 
     print(f"user-space instructions per request (valgrind callgrind), wrk -c32 -d{seconds}s")
-    print(f"{'case':<10}{'bare':>12}{'gateway':>12}{'edge':>12}{'bare/gw':>10}{'gw/edge':>10}")
+    print(
+        f"{'case':<10}{'bare':>12}{'gateway':>12}{'edge':>12}{'fixed':>12}"
+        f"{'bare/gw':>10}{'gw/edge':>10}{'gw/fixed':>10}"
+    )
     for method, _, _ in CASES:
-        bare, gateway, edge_cost = (results[t][method] for t in ("bare", "gateway", "edge"))
+        bare, gateway, edge_cost, fixed_cost = (
+            results[t][method] for t in ("bare", "gateway", "edge", "fixed")
+        )
         print(
-            f"{method:<10}{bare:>12,.0f}{gateway:>12,.0f}{edge_cost:>12,.0f}"
-            f"{bare / gateway:>10.3f}{gateway / edge_cost:>10.3f}"
+            f"{method:<10}{bare:>12,.0f}{gateway:>12,.0f}{edge_cost:>12,.0f}{fixed_cost:>12,.0f}"
+            f"{bare / gateway:>10.3f}{gateway / edge_cost:>10.3f}{gateway / fixed_cost:>10.3f}"
         )
     return 0
 

@@ -42,7 +42,7 @@ from .ir.nodes import Api
 if TYPE_CHECKING:
     import black
 
-__all__ = ["BLACK_MODE", "DeferredModule", "FormatCache", "format_source", "format_tree", "header_lines", "split_blocks"]
+__all__ = ["BLACK_MODE", "FormatCache", "RenderJob", "format_source", "format_tree", "header_lines", "split_blocks"]
 
 # black's settings for generated code; made on first use (see ``__getattr__``)
 BLACK_MODE: black.Mode
@@ -151,7 +151,7 @@ class FormatCache:
             pass  # a cache that cannot be written only costs speed
 
 
-class DeferredModule(Protocol):
+class RenderJob(Protocol):
     """A module an emitter left to render here, where several processes can share
     the work (the SDK emitter's ``plan``)."""
 
@@ -166,7 +166,7 @@ class DeferredModule(Protocol):
 
 _BLACK, _PARSE, _RENDER = "black", "parse", "render"
 _PARSE_SPEEDUP = 16  # parsing a line costs about this much less than black on it
-# below this much rendering (DeferredModule.weight: about bytes), a helper costs more than it saves
+# below this much rendering (RenderJob.weight: about bytes), a helper costs more than it saves
 _PARALLEL_MIN_RENDER = 200_000
 
 
@@ -378,7 +378,7 @@ def format_tree(
     options: EmitOptions,
     cache: FormatCache | None = None,
     meanwhile: Callable[[], None] | None = None,
-    deferred: Mapping[PurePosixPath, DeferredModule] | None = None,
+    deferred: Mapping[PurePosixPath, RenderJob] | None = None,
 ) -> FileTree:
     """Format every Python file and put the header on every file that takes comments.
 
@@ -407,7 +407,7 @@ def format_tree(
 
 
 def _render_modules(
-    deferred: Mapping[PurePosixPath, DeferredModule], meanwhile: Callable[[], None] | None
+    deferred: Mapping[PurePosixPath, RenderJob], meanwhile: Callable[[], None] | None
 ) -> dict[PurePosixPath, str]:
     """Render ``deferred``; a module that does not compile raises SpecError.
 

@@ -27,7 +27,7 @@ from . import __version__, runtime_requirement
 from .codes import GATEWAY_ONLY
 from .diagnostics import Diagnostic, Diagnostics, Origin, Position, Severity, SpecError
 from .emit.base import EmitOptions, Emitter, FileTree
-from .format import DeferredModule, format_tree
+from .format import RenderJob, format_tree
 from .ir.build import BuildOptions, build_api
 from .ir.nodes import Api
 from .source.loading import LoadedSpec, LoadFailed, SourceFile, load
@@ -568,7 +568,7 @@ def _generate(
         source_label=path.as_posix(),
     )
     tree: FileTree = {}
-    deferred: dict[PurePosixPath, DeferredModule] = {}
+    deferred: dict[PurePosixPath, RenderJob] = {}
     for target in targets:
         say(f"emitting {target}")
         emitter = _emitter(target)
