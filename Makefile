@@ -35,24 +35,24 @@ $(TYPECHECK):
 	@ln -sfn ../../runtime $(TYPECHECK)/runtime
 	@ln -sfn ../../templates $(TYPECHECK)/templates
 
-# Debian packages the tests and benchmarks use; installed only when missing.
-system-deps:
+# Installs the Debian packages named in $(1) whose command of the same name is missing.
+define ensure_packages
 	@missing=""; \
-	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
-	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	for name in $(1); do command -v $$name >/dev/null || missing="$$missing $$name"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+# Debian packages the tests and benchmarks use; installed only when missing.
+system-deps:
+	$(call ensure_packages,redis-server wrk)
 
 # valgrind counts instructions per request for bench/proxy_instructions.py
 bench-deps:
-	@if ! command -v valgrind >/dev/null; then \
-		echo "installing: valgrind"; \
-		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq valgrind >/dev/null; \
-	fi
+	$(call ensure_packages,valgrind)
 
 # chromium and playwright-core for the real-browser CORS test
 browser-deps:

@@ -473,13 +473,7 @@ def build_gateway_app(
         inner = [*wired.inner, *inner]
         cors = wired.cors
         if cors is not None:
-            routed = cors.decorate  # bound here, where cors is known to be set
-
-            def cors_head(request: web.Request, response: web.StreamResponse) -> None:
-                match = request.get(ROUTE_MATCH)
-                routed(request, response, None if match is None else match.operation_id)
-
-            app[STREAM_HEAD] = cors_head
+            app[STREAM_HEAD] = cors.decorate_routed
         app.middlewares[0:0] = wired.outer
         for hook in wired.prepare_hooks:
             app.on_response_prepare.append(hook)

@@ -12,9 +12,9 @@ into a :class:`Cors` by :func:`cors_for`. It has two parts:
   :meth:`Cors.middleware` outside everything else instead.
 - :meth:`Cors.decorate` adds the CORS headers to every other answer before it is
   sent. A generated gateway's handler calls it on what it returns, whether an
-  operation answered or the gateway rendered an error, and the proxy calls it
-  (through :data:`~gatewright.runtime.context.STREAM_HEAD`) on an answer it streams,
-  just before streaming starts: a plain call per request, where a prepare hook
+  operation answered or the gateway rendered an error, and the proxy calls
+  :meth:`Cors.decorate_routed` (through :data:`~gatewright.runtime.context.STREAM_HEAD`)
+  on an answer it streams, just before streaming starts: a plain call per request, where a prepare hook
   costs two coroutines. Apps assembled by hand put :meth:`Cors.on_response_prepare`
   into ``app.on_response_prepare`` instead.
 
@@ -389,13 +389,19 @@ class Cors:
         if policy is not None:
             policy.decorate(response.headers, request.headers.get(hdrs.ORIGIN))
 
+    def decorate_routed(self, request: web.BaseRequest, response: web.StreamResponse) -> None:
+        """:meth:`decorate` with the policy of the operation routing found for ``request``
+        (``request[ROUTE_MATCH]``), for an answer the gateway handler does not return
+        itself (the proxy streams it: :data:`~gatewright.runtime.context.STREAM_HEAD`)."""
+        match = request.get(ROUTE_MATCH)
+        self.decorate(request, response, None if match is None else match.operation_id)
+
     async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """``app.on_response_prepare`` hook, for apps assembled by hand: the CORS headers
         of every answer but preflights, with the routed operation's policy."""
         if request.method == hdrs.METH_OPTIONS and request.get(_PREFLIGHT_ANSWERED):
             return
-        match = request.get(ROUTE_MATCH)
-        self.decorate(request, response, None if match is None else match.operation_id)
+        self.decorate_routed(request, response)
 
     def middleware(self) -> Middleware:
         """A middleware answering preflights, for an app with no gateway handler to do it.

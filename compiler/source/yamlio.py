@@ -147,8 +147,7 @@ def find_positions(text: str, pointers: list[str], cache: dict[str, Any], *, is_
     """
     if is_json and _json_positions(text, pointers, cache):
         return
-    tokens = {p: tuple(_unescape(t) for t in p.split("/")[1:]) if p else () for p in pointers}
-    wanted = {path[:n] for path in tokens.values() for n in range(len(path) + 1)}
+    tokens, wanted = _pointer_paths(pointers)
     marks: dict[tuple[str, ...], tuple[int, int]] = {}
     aliases: set[tuple[str, ...]] = set()  # what lies below these is not in the stream
     # one frame per open collection: [is_mapping, path, next index or pending key]
@@ -187,6 +186,12 @@ def find_positions(text: str, pointers: list[str], cache: dict[str, Any], *, is_
     except yaml.YAMLError:
         return  # find_position reports what it can on its own
     _record(tokens, marks, aliases, cache)
+
+
+def _pointer_paths(pointers: list[str]) -> tuple[dict[str, tuple[str, ...]], set[tuple[str, ...]]]:
+    """Each pointer's unescaped tokens, and every path on the way to one (itself included)."""
+    tokens = {p: tuple(_unescape(t) for t in p.split("/")[1:]) if p else () for p in pointers}
+    return tokens, {path[:n] for path in tokens.values() for n in range(len(path) + 1)}
 
 
 def _record(
@@ -228,8 +233,7 @@ def _json_positions(text: str, pointers: list[str], cache: dict[str, Any]) -> bo
     """
     if ("\r" in text or "\x7f" in text) if text.isascii() else _YAML_SPECIAL.search(text):
         return False
-    tokens = {p: tuple(_unescape(t) for t in p.split("/")[1:]) if p else () for p in pointers}
-    wanted = {path[:n] for path in tokens.values() for n in range(len(path) + 1)}
+    tokens, wanted = _pointer_paths(pointers)
     inner = {path[:n] for path in tokens.values() for n in range(len(path))}
     offsets: dict[tuple[str, ...], int] = {}
     # the C scanner's entry points, which the typing stubs do not list
